@@ -1,0 +1,245 @@
+//! Typed settings, validated once where they enter the server.
+//!
+//! Settings arrive as JSON (LSP `initializationOptions`, then the `hearth`
+//! section of `workspace/configuration`). They are parsed here into plain
+//! structs; nothing below this module sees untyped JSON. Unknown keys are
+//! reported, not fatal, so a newer editor extension can talk to an older server.
+
+use std::{
+    env,
+    path::{Path, PathBuf},
+    time::Duration,
+};
+
+use serde::Deserialize;
+
+/// The file name of the default model, as `scripts/fetch-model` installs it.
+pub const DEFAULT_MODEL_FILE: &str = "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf";
+/// The command that installs the default model; named in every model error.
+pub const FETCH_MODEL_COMMAND: &str = "scripts/fetch-model";
+/// The environment variable that names a model file.
+pub const MODEL_ENV: &str = "HEARTH_MODEL";
+
+/// All of Hearth's settings.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[serde(default, rename_all = "camelCase")]
+pub struct Config {
+    pub model: ModelConfig,
+    pub documents: DocumentsConfig,
+}
+
+/// Which model to run and how.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(default, rename_all = "camelCase")]
+pub struct ModelConfig {
+    /// Load a model at all. With `false` Hearth serves only what needs no model.
+    pub enabled: bool,
+    /// Path to a GGUF file; else `$HEARTH_MODEL`; else the default model in the
+    /// user cache (`$XDG_CACHE_HOME/hearth/models/`, else `~/.cache/hearth/models/`).
+    pub path: Option<PathBuf>,
+    /// Context window in tokens.
+    pub context_size: u32,
+    /// Threads for generation; default: the number of physical cores.
+    pub threads: Option<u32>,
+    /// Tokens evaluated per batch while reading a prompt.
+    pub batch_size: u32,
+    /// Layers to offload to a GPU (only with a GPU build).
+    pub gpu_layers: u32,
+}
+
+impl Default for ModelConfig {
+    fn default() -> Self {
+        ModelConfig {
+            enabled: true,
+            path: None,
+            context_size: 4096,
+            threads: None,
+            batch_size: 512,
+            gpu_layers: if cfg!(any(feature = "cuda", feature = "vulkan", feature = "metal")) {
+                999
+            } else {
+                0
+            },
+        }
+    }
+}
+
+/// Limits on document handling.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(default, rename_all = "camelCase")]
+pub struct DocumentsConfig {
+    /// Milliseconds one synchronous reparse may take while an edit is applied;
+    /// longer parses finish in the background.
+    pub parse_budget_ms: u64,
+}
+
+impl Default for DocumentsConfig {
+    fn default() -> Self {
+        DocumentsConfig { parse_budget_ms: 20 }
+    }
+}
+
+impl DocumentsConfig {
+    pub fn parse_budget(&self) -> Duration {
+        Duration::from_millis(self.parse_budget_ms)
+    }
+}
+
+/// A settings object that could not be used.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid Hearth settings: {0}")]
+pub struct ConfigError(String);
+
+impl Config {
+    /// Parses settings; `null` means defaults. Unknown keys are returned as
+    /// warnings so the caller can tell the user once.
+    pub fn from_json(value: serde_json::Value) -> Result<(Config, Vec<String>), ConfigError> {
+        if value.is_null() {
+            return Ok((Config::default(), Vec::new()));
+        }
+        let mut unknown = Vec::new();
+        let config: Config =
+            serde_ignored::deserialize(value, |path| unknown.push(path.to_string()))
+                .map_err(|err| ConfigError(err.to_string()))?;
+        config.validate()?;
+        let warnings =
+            unknown.into_iter().map(|key| format!("unknown setting `{key}` ignored")).collect();
+        Ok((config, warnings))
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let m = &self.model;
+        if !(256..=131_072).contains(&m.context_size) {
+            return Err(ConfigError(format!(
+                "model.contextSize must be between 256 and 131072, not {}",
+                m.context_size
+            )));
+        }
+        if m.threads == Some(0) {
+            return Err(ConfigError("model.threads must be at least 1".to_owned()));
+        }
+        if m.batch_size == 0 || m.batch_size > m.context_size {
+            return Err(ConfigError(format!(
+                "model.batchSize must be between 1 and model.contextSize ({}), not {}",
+                m.context_size, m.batch_size
+            )));
+        }
+        if let Some(path) = &m.path
+            && path.as_os_str().is_empty()
+        {
+            return Err(ConfigError("model.path must not be empty".to_owned()));
+        }
+        Ok(())
+    }
+}
+
+/// Where a model path came from, for messages that tell the user what to change.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ModelSource {
+    Setting,
+    Environment,
+    DefaultCache,
+}
+
+impl ModelConfig {
+    /// Finds the model: the setting, then `$HEARTH_MODEL`, then the user cache.
+    pub fn resolve_path(&self) -> (PathBuf, ModelSource) {
+        if let Some(path) = &self.path {
+            return (expand_home(path), ModelSource::Setting);
+        }
+        if let Some(path) = env::var_os(MODEL_ENV).filter(|it| !it.is_empty()) {
+            return (expand_home(Path::new(&path)), ModelSource::Environment);
+        }
+        (default_model_dir().join(DEFAULT_MODEL_FILE), ModelSource::DefaultCache)
+    }
+
+    /// Threads to use: the setting, else the physical cores.
+    pub fn thread_count(&self) -> u32 {
+        self.threads.unwrap_or_else(|| u32::try_from(physical_cores()).unwrap_or(1))
+    }
+}
+
+/// `$XDG_CACHE_HOME/hearth/models`, else `~/.cache/hearth/models`.
+pub fn default_model_dir() -> PathBuf {
+    let cache = env::var_os("XDG_CACHE_HOME")
+        .filter(|it| !it.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| env::home_dir().map(|home| home.join(".cache")))
+        .unwrap_or_else(|| PathBuf::from(".cache"));
+    cache.join("hearth").join("models")
+}
+
+fn expand_home(path: &Path) -> PathBuf {
+    match (path.strip_prefix("~"), env::home_dir()) {
+        (Ok(rest), Some(home)) => home.join(rest),
+        _ => path.to_path_buf(),
+    }
+}
+
+/// Physical cores, counted from `/proc/cpuinfo` where it exists.
+///
+/// Hyper-threads share a core's arithmetic units; running one llama.cpp
+/// thread per logical CPU only adds contention.
+fn physical_cores() -> usize {
+    let logical = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let Ok(cpuinfo) = std::fs::read_to_string("/proc/cpuinfo") else { return logical };
+    let mut cores = std::collections::HashSet::new();
+    let mut physical_id = "";
+    for line in cpuinfo.lines() {
+        let Some((key, value)) = line.split_once(':') else { continue };
+        match key.trim() {
+            "physical id" => physical_id = value.trim(),
+            "core id" => {
+                cores.insert((physical_id.to_owned(), value.trim().to_owned()));
+            }
+            _ => {}
+        }
+    }
+    if cores.is_empty() { logical } else { cores.len().min(logical) }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn null_means_defaults() {
+        let (config, warnings) = Config::from_json(serde_json::Value::Null).unwrap();
+        assert_eq!(config, Config::default());
+        assert!(warnings.is_empty());
+    }
+
+    #[test]
+    fn parses_camel_case_and_reports_unknown_keys() {
+        let (config, warnings) = Config::from_json(json!({
+            "model": { "path": "/m.gguf", "contextSize": 2048, "colour": "red" },
+        }))
+        .unwrap();
+        assert_eq!(config.model.path, Some(PathBuf::from("/m.gguf")));
+        assert_eq!(config.model.context_size, 2048);
+        assert_eq!(warnings, ["unknown setting `model.colour` ignored"]);
+    }
+
+    #[test]
+    fn rejects_bad_values_with_the_setting_name() {
+        let err = Config::from_json(json!({ "model": { "contextSize": 5 } })).unwrap_err();
+        assert!(err.to_string().contains("model.contextSize"), "{err}");
+        let err = Config::from_json(json!({ "model": { "threads": 0 } })).unwrap_err();
+        assert!(err.to_string().contains("model.threads"), "{err}");
+        let err = Config::from_json(json!({ "model": { "path": 3 } })).unwrap_err();
+        assert!(err.to_string().contains("invalid type"), "{err}");
+    }
+
+    #[test]
+    fn the_setting_wins_over_the_environment() {
+        let config = ModelConfig { path: Some(PathBuf::from("/x.gguf")), ..ModelConfig::default() };
+        assert_eq!(config.resolve_path(), (PathBuf::from("/x.gguf"), ModelSource::Setting));
+    }
+
+    #[test]
+    fn physical_cores_is_at_least_one() {
+        assert!(physical_cores() >= 1);
+    }
+}

@@ -1,0 +1,265 @@
+//! The language-server protocol edge: the only code that knows tower-lsp-server
+//! and LSP types.
+//!
+//! Handlers here are thin: they convert positions (in `convert`), take the
+//! locks they need for as short as possible, and delegate to the domain
+//! modules. Architecture invariants kept here:
+//! - Document notifications mutate state synchronously, before any `.await`,
+//!   so the order in which the transport first polls them is the order they
+//!   are applied in.
+//! - No lock is held across an `.await` (locks are `parking_lot` guards, which
+//!   are not `Send`, so the compiler enforces it inside handler futures).
+//! - A panic inside a handler is caught, logged with a backtrace and answered
+//!   as an internal error; the server keeps running.
+
+mod capabilities;
+pub mod convert;
+mod ext;
+mod model;
+mod text_sync;
+
+use std::{
+    future::Future,
+    panic::AssertUnwindSafe,
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+};
+
+use futures::FutureExt;
+use parking_lot::Mutex;
+use tower_lsp_server::{
+    Client, LanguageServer, LspService, Server,
+    gen_lsp_types::{
+        DidChangeConfigurationParams, DidChangeTextDocumentParams, DidCloseTextDocumentParams,
+        DidOpenTextDocumentParams, InitializeParams, InitializeResult, InitializedParams,
+        MessageType, ServerInfo,
+    },
+    jsonrpc,
+};
+
+use crate::{config::Config, documents::DocumentStore, engine::Engine};
+
+pub use ext::DEBUG_API_ENV;
+
+use self::capabilities::ClientFacts;
+
+/// How to run the server.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ServeOptions {
+    /// Register the `hearth/debug*` requests used by tests.
+    pub debug_api: bool,
+}
+
+/// Far above tower-lsp's default of 4: every request and notification is a
+/// future in one bounded stream, and a handful of requests waiting on the
+/// model must never keep `didChange` from being read.
+const CONCURRENCY_LEVEL: usize = 256;
+
+/// Serves LSP on stdin/stdout until `exit` or the end of input. Returns whether
+/// `shutdown` came first, which decides the exit code.
+pub async fn serve_stdio(options: ServeOptions) -> bool {
+    let (service, socket) = build_service(options);
+    let shared_shutdown = service.inner().shared.shutdown_requested.clone();
+    Server::new(tokio::io::stdin(), tokio::io::stdout(), socket)
+        .concurrency_level(CONCURRENCY_LEVEL)
+        .serve(service)
+        .await;
+    shared_shutdown.load(Ordering::SeqCst)
+}
+
+fn build_service(options: ServeOptions) -> (LspService<Backend>, tower_lsp_server::ClientSocket) {
+    let mut builder = LspService::build(Backend::new);
+    if options.debug_api {
+        builder = builder
+            .custom_method(ext::DEBUG_DOCUMENT, Backend::debug_document)
+            .custom_method(ext::DEBUG_PANIC, Backend::debug_panic);
+    }
+    builder.finish()
+}
+
+/// State shared by all handlers.
+pub(crate) struct Shared {
+    session: Mutex<Session>,
+    documents: Mutex<DocumentStore>,
+    engine: Mutex<Option<Engine>>,
+    /// The settings the current engine was started with.
+    loaded_config: Mutex<Option<crate::engine::EngineConfig>>,
+    shutdown_requested: Arc<AtomicBool>,
+}
+
+/// What was agreed at `initialize` and the settings in force.
+#[derive(Default)]
+struct Session {
+    client: ClientFacts,
+    config: Config,
+    /// Settings problems found before the client could be told.
+    pending_warnings: Vec<String>,
+}
+
+pub(crate) struct Backend {
+    client: Client,
+    shared: Arc<Shared>,
+}
+
+impl Backend {
+    fn new(client: Client) -> Backend {
+        let shared = Shared {
+            session: Mutex::new(Session::default()),
+            documents: Mutex::new(DocumentStore::default()),
+            engine: Mutex::new(None),
+            loaded_config: Mutex::new(None),
+            shutdown_requested: Arc::new(AtomicBool::new(false)),
+        };
+        Backend { client, shared: Arc::new(shared) }
+    }
+
+    fn config(&self) -> Config {
+        self.shared.session.lock().config.clone()
+    }
+
+    fn encoding(&self) -> convert::PositionEncoding {
+        self.shared.session.lock().client.encoding
+    }
+}
+
+/// Runs a request handler, turning a panic into an internal-error response.
+async fn catch_request<T>(
+    method: &str,
+    handler: impl Future<Output = jsonrpc::Result<T>>,
+) -> jsonrpc::Result<T> {
+    match AssertUnwindSafe(handler).catch_unwind().await {
+        Ok(result) => result,
+        Err(payload) => {
+            let message = panic_message(&*payload);
+            tracing::error!("handler for {method} panicked: {message}");
+            Err(jsonrpc::Error {
+                code: jsonrpc::ErrorCode::InternalError,
+                message: format!("Hearth: internal error (panic) in {method}: {message}").into(),
+                data: None,
+            })
+        }
+    }
+}
+
+/// Runs a synchronous notification handler, logging a panic instead of
+/// unwinding into the transport (which would end the server).
+fn catch_notification<T>(method: &str, handler: impl FnOnce() -> T) -> Option<T> {
+    match std::panic::catch_unwind(AssertUnwindSafe(handler)) {
+        Ok(it) => Some(it),
+        Err(payload) => {
+            tracing::error!("handler for {method} panicked: {}", panic_message(&*payload));
+            None
+        }
+    }
+}
+
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|it| (*it).to_owned())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".to_owned())
+}
+
+impl LanguageServer for Backend {
+    async fn initialize(&self, params: InitializeParams) -> jsonrpc::Result<InitializeResult> {
+        catch_request("initialize", async {
+            let client = ClientFacts::from_capabilities(&params.capabilities);
+            let options = params.initialization_options.unwrap_or_default();
+            let hearth_options = options.get("hearth").cloned().unwrap_or(options);
+            let (config, warnings) = match Config::from_json(hearth_options) {
+                Ok(it) => it,
+                Err(err) => (Config::default(), vec![format!("{err}; using the defaults")]),
+            };
+            let mut session = self.shared.session.lock();
+            *session = Session { client, config, pending_warnings: warnings };
+            Ok(InitializeResult {
+                capabilities: capabilities::server_capabilities(&client),
+                server_info: Some(ServerInfo {
+                    name: "hearth".to_owned(),
+                    version: Some(env!("CARGO_PKG_VERSION").to_owned()),
+                }),
+            })
+        })
+        .await
+    }
+
+    async fn initialized(&self, _: InitializedParams) {
+        let warnings = std::mem::take(&mut self.shared.session.lock().pending_warnings);
+        for warning in warnings {
+            self.client.show_message(MessageType::Warning, format!("Hearth: {warning}")).await;
+        }
+        let client = self.client.clone();
+        let shared = self.shared.clone();
+        tokio::spawn(async move {
+            model::refresh_config_and_model(&client, &shared).await;
+        });
+    }
+
+    async fn shutdown(&self) -> jsonrpc::Result<()> {
+        self.shared.shutdown_requested.store(true, Ordering::SeqCst);
+        let engine = self.shared.engine.lock().take();
+        if let Some(engine) = engine {
+            // Free the model's memory before answering, off the async threads.
+            let _ = tokio::task::spawn_blocking(move || engine.shutdown()).await;
+        }
+        Ok(())
+    }
+
+    async fn did_open(&self, params: DidOpenTextDocumentParams) {
+        let report = catch_notification("didOpen", || text_sync::did_open(self, params));
+        self.log_report(report).await;
+    }
+
+    async fn did_change(&self, params: DidChangeTextDocumentParams) {
+        let report = catch_notification("didChange", || text_sync::did_change(self, params));
+        self.log_report(report).await;
+    }
+
+    async fn did_close(&self, params: DidCloseTextDocumentParams) {
+        let report = catch_notification("didClose", || text_sync::did_close(self, params));
+        self.log_report(report).await;
+    }
+
+    async fn did_change_configuration(&self, _: DidChangeConfigurationParams) {
+        let client = self.client.clone();
+        let shared = self.shared.clone();
+        tokio::spawn(async move {
+            model::refresh_config_and_model(&client, &shared).await;
+        });
+    }
+}
+
+impl Backend {
+    /// Sends the messages a synchronous handler collected, after its mutation.
+    async fn log_report(&self, report: Option<text_sync::Report>) {
+        let Some(report) = report else {
+            self.client
+                .log_message(
+                    MessageType::Error,
+                    "Hearth: internal error while applying a document event; see the server log",
+                )
+                .await;
+            return;
+        };
+        for (kind, message) in report.messages {
+            self.client.log_message(kind, message).await;
+        }
+    }
+
+    async fn debug_document(
+        &self,
+        params: ext::DebugDocumentParams,
+    ) -> jsonrpc::Result<ext::DebugDocumentResult> {
+        catch_request(ext::DEBUG_DOCUMENT, async { text_sync::debug_document(self, &params) }).await
+    }
+
+    async fn debug_panic(&self) -> jsonrpc::Result<()> {
+        catch_request(ext::DEBUG_PANIC, async {
+            panic!("deliberate panic from {}", ext::DEBUG_PANIC);
+        })
+        .await
+    }
+}
