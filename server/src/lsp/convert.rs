@@ -110,7 +110,7 @@ pub fn offset_of(
     let mut units = 0;
     let mut offset = line_start;
     for ch in text.line(line).chars() {
-        if ch == '\n' || (ch == '\r' && is_line_end_after(text, offset + 1)) {
+        if ch == '\n' || (ch == '\r' && is_lf_at(text, offset + 1)) {
             break;
         }
         let width = encoding.units(ch);
@@ -144,10 +144,10 @@ pub fn position_of(text: &Rope, offset: usize, encoding: PositionEncoding) -> Po
     Position { line: to_u32(line), character: to_u32(character) }
 }
 
-/// Whether `offset` is the end of the text or the start of a `\n`, i.e. a `\r`
-/// just before it belongs to a CRLF line break.
-fn is_line_end_after(text: &Rope, offset: usize) -> bool {
-    offset >= text.len_bytes() || text.byte(offset) == b'\n'
+/// Whether a `\n` starts at `offset`, i.e. a `\r` just before it belongs to a
+/// CRLF line break.
+fn is_lf_at(text: &Rope, offset: usize) -> bool {
+    offset < text.len_bytes() && text.byte(offset) == b'\n'
 }
 
 fn to_u32(n: usize) -> u32 {

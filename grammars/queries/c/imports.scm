@@ -1,0 +1,3 @@
+; `#include <stdio.h>` and `#include "local.h"`.
+
+(preproc_include) @import

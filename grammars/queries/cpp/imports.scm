@@ -1,0 +1,3 @@
+; `#include <vector>` and `#include "local.hpp"`.
+
+(preproc_include) @import

@@ -1,0 +1,3 @@
+; Both `import "fmt"` and grouped `import ( ... )` declarations.
+
+(import_declaration) @import

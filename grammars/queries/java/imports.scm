@@ -1,0 +1,3 @@
+; Single-type, on-demand (`.*`) and static imports.
+
+(import_declaration) @import
