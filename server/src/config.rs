@@ -13,6 +13,11 @@ use std::{
 
 use serde::Deserialize;
 
+use crate::{
+    completion::CompletionConfig,
+    context::{ContextConfig, fim::FimFamily},
+};
+
 /// The file name of the default model, as `scripts/fetch-model` installs it.
 pub const DEFAULT_MODEL_FILE: &str = "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf";
 /// The command that installs the default model; named in every model error.
@@ -26,6 +31,56 @@ pub const MODEL_ENV: &str = "HEARTH_MODEL";
 pub struct Config {
     pub model: ModelConfig,
     pub documents: DocumentsConfig,
+    pub completion: CompletionSettings,
+    /// The model's fill-in-the-middle format; detected from the model's
+    /// vocabulary when absent.
+    pub fim: Option<FimFamily>,
+}
+
+/// How suggestions are made.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(default, rename_all = "camelCase")]
+pub struct CompletionSettings {
+    /// Most tokens for the rest of a line.
+    pub max_tokens_line: u32,
+    /// Most tokens for a multi-line suggestion.
+    pub max_tokens_block: u32,
+    /// Most lines in a multi-line suggestion.
+    pub max_lines: usize,
+    /// Milliseconds one generation may take.
+    pub time_budget_ms: u64,
+    /// Bytes of text before the cursor's line given to the model.
+    pub prefix_bytes: usize,
+    /// Bytes of text after the cursor given to the model.
+    pub suffix_bytes: usize,
+}
+
+impl Default for CompletionSettings {
+    fn default() -> Self {
+        let defaults = CompletionConfig::default();
+        CompletionSettings {
+            max_tokens_line: defaults.max_tokens_line,
+            max_tokens_block: defaults.max_tokens_block,
+            max_lines: defaults.max_lines,
+            time_budget_ms: u64::try_from(defaults.time_budget.as_millis()).unwrap_or(u64::MAX),
+            prefix_bytes: defaults.context.prefix_bytes,
+            suffix_bytes: defaults.context.suffix_bytes,
+        }
+    }
+}
+
+impl Config {
+    /// The completion pipeline's limits from these settings.
+    pub fn completion_config(&self) -> CompletionConfig {
+        let c = &self.completion;
+        CompletionConfig {
+            context: ContextConfig { prefix_bytes: c.prefix_bytes, suffix_bytes: c.suffix_bytes },
+            max_tokens_line: c.max_tokens_line,
+            max_tokens_block: c.max_tokens_block,
+            max_lines: c.max_lines,
+            time_budget: Duration::from_millis(c.time_budget_ms),
+        }
+    }
 }
 
 /// Which model to run and how.

@@ -1,10 +1,13 @@
 //! Hearth: a language server that completes code with a local model.
 //!
 //! See `ARCHITECTURE.md` at the repository root for the bird's-eye view. In
-//! reading order: `lsp` is the protocol edge, `documents` holds open files,
-//! `engine` owns llama.cpp, and `config` holds the typed settings.
+//! reading order: `lsp` is the protocol edge, `completion` runs one request
+//! through `context` (pure prompt building) and `engine` (the only code that
+//! knows llama.cpp), `documents` holds open files, `config` the settings.
 
+pub mod completion;
 pub mod config;
+pub mod context;
 pub mod documents;
 pub mod engine;
 pub mod logging;

@@ -3,16 +3,26 @@
 //! Architecture invariant: this module is the only code that knows llama.cpp
 //! (`llama_cpp_2` is imported in `engine/llama.rs` alone), and exactly one
 //! thread, the owner, ever calls into it. The rest of the server talks to the
-//! owner through [`Engine`], a handle that sends commands over a channel, and
-//! hears back through [`EngineEvent`]s. Nothing in the async runtime blocks on
+//! owner through an [`EngineHandle`], which sends [`Job`]s over a channel and
+//! gets each answer through a oneshot. Nothing in the async runtime blocks on
 //! the model.
+//!
+//! The owner keeps the tokens that are in the KV cache. A new prompt keeps the
+//! longest common token prefix and only the new tail is evaluated, so a prompt
+//! that only grew at its end (the user typed) costs its new tokens alone.
 
 mod gguf;
+mod kv_reuse;
 mod llama;
 
 use std::{
+    collections::HashSet,
     path::PathBuf,
-    sync::mpsc,
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+        mpsc,
+    },
     thread::{self, JoinHandle},
     time::Duration,
 };
@@ -39,6 +49,9 @@ pub struct ModelInfo {
     pub context_size: u32,
     pub training_context: u32,
     pub load_time: Duration,
+    /// The text of every control token in the vocabulary (FIM markers and
+    /// the like), so prompt formats can be chosen from the model itself.
+    pub control_tokens: HashSet<String>,
 }
 
 /// Why the engine could not start.
@@ -58,7 +71,7 @@ pub enum LoadError {
     Backend(String),
 }
 
-/// What the owner thread reports while it works.
+/// What the owner thread reports while it loads.
 #[derive(Debug)]
 pub enum EngineEvent {
     /// Loading has made progress (0.0 to 1.0).
@@ -69,21 +82,158 @@ pub enum EngineEvent {
     Failed(LoadError),
 }
 
-/// A handle to the owner thread. Dropping it stops the thread once its current
-/// command is done; the model's memory is freed by then.
-pub struct Engine {
-    commands: mpsc::Sender<Command>,
-    owner: Option<JoinHandle<()>>,
+/// One piece of a prompt: plain text is tokenized as text (special-token
+/// syntax in it stays text); a special piece must be a single control token.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Piece {
+    Text(String),
+    Special(&'static str),
 }
 
+/// A prompt as a sequence of pieces.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Prompt {
+    pub pieces: Vec<Piece>,
+}
+
+impl Prompt {
+    pub fn push(&mut self, piece: Piece) {
+        self.pieces.push(piece);
+    }
+
+    /// The prompt as one string, for logs and tests.
+    pub fn render(&self) -> String {
+        self.pieces
+            .iter()
+            .map(|it| match it {
+                Piece::Text(text) => text.as_str(),
+                Piece::Special(marker) => marker,
+            })
+            .collect()
+    }
+}
+
+/// When to stop generating, besides end-of-generation tokens.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct StopRules {
+    /// Stop at the first newline (single-line suggestions).
+    pub at_newline: bool,
+    /// Stop after this many lines.
+    pub max_lines: Option<usize>,
+    /// Stop where any of these strings appears (it is not included).
+    pub strings: Vec<String>,
+}
+
+/// A shared flag that cancels a job between decode steps.
+#[derive(Clone, Debug, Default)]
+pub struct CancelToken(Arc<AtomicBool>);
+
+impl CancelToken {
+    pub fn new() -> CancelToken {
+        CancelToken::default()
+    }
+
+    pub fn cancel(&self) {
+        self.0.store(true, Ordering::Release);
+    }
+
+    pub fn is_cancelled(&self) -> bool {
+        self.0.load(Ordering::Acquire)
+    }
+}
+
+/// One generation request.
+#[derive(Clone, Debug)]
+pub struct Job {
+    pub prompt: Prompt,
+    pub max_tokens: u32,
+    pub time_budget: Duration,
+    pub stop: StopRules,
+    pub cancel: CancelToken,
+}
+
+/// Why generation ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StopReason {
+    EndOfGeneration,
+    StopRule,
+    MaxTokens,
+    TimeBudget,
+}
+
+/// The answer to a [`Job`], with the figures benchmarks and logs need.
+#[derive(Clone, Debug)]
+pub struct Generation {
+    pub text: String,
+    pub stop: StopReason,
+    pub prompt_tokens: usize,
+    /// Prompt tokens found in the KV cache and not evaluated again.
+    pub reused_tokens: usize,
+    pub generated_tokens: usize,
+    pub prefill_time: Duration,
+    pub decode_time: Duration,
+}
+
+/// Why a job produced no generation.
+#[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
+pub enum JobError {
+    #[error("the request was cancelled")]
+    Cancelled,
+    #[error(
+        "the prompt has {tokens} tokens; with {reserve} to generate it does not fit the {context}-token context"
+    )]
+    PromptTooLong { tokens: usize, reserve: usize, context: usize },
+    #[error("the model has no control token {0:?}")]
+    UnknownSpecial(String),
+    #[error("llama.cpp failed while evaluating: {0}")]
+    Decode(String),
+    #[error("the engine has stopped")]
+    Stopped,
+}
+
+type Reply = tokio::sync::oneshot::Sender<Result<Generation, JobError>>;
+
 enum Command {
+    Generate(Box<Job>, Reply),
     Shutdown,
 }
 
+/// A cloneable handle for sending jobs to the owner thread.
+#[derive(Clone)]
+pub struct EngineHandle {
+    commands: mpsc::Sender<Command>,
+}
+
+impl EngineHandle {
+    /// Queues a job; the answer arrives on the returned receiver. Jobs run one
+    /// at a time in arrival order: keeping the queue short is the caller's
+    /// business (see `completion::scheduler`).
+    pub fn submit(&self, job: Job) -> tokio::sync::oneshot::Receiver<Result<Generation, JobError>> {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        if let Err(mpsc::SendError(Command::Generate(_, reply))) =
+            self.commands.send(Command::Generate(Box::new(job), reply))
+        {
+            let _ = reply.send(Err(JobError::Stopped));
+        }
+        answer
+    }
+
+    /// Runs a job and waits for it; for the command line and benchmarks.
+    pub fn run_blocking(&self, job: Job) -> Result<Generation, JobError> {
+        self.submit(job).blocking_recv().unwrap_or(Err(JobError::Stopped))
+    }
+}
+
+/// The owner thread. Dropping it asks the thread to stop after its current
+/// job; [`Engine::shutdown`] also waits, so the model's memory is free on return.
+pub struct Engine {
+    handle: EngineHandle,
+    owner: Option<JoinHandle<()>>,
+}
+
 impl Engine {
-    /// Starts the owner thread, which loads the model and reports through `on_event`.
-    ///
-    /// Returns at once: loading happens on the owner thread.
+    /// Starts the owner thread, which loads the model and reports through
+    /// `on_event`. Returns at once: loading happens on the owner thread.
     pub fn start(
         config: EngineConfig,
         on_event: impl FnMut(EngineEvent) + Send + 'static,
@@ -92,17 +242,17 @@ impl Engine {
         let owner = thread::Builder::new()
             .name("hearth-engine".to_owned())
             .spawn(move || llama::run_owner(&config, &inbox, on_event))?;
-        Ok(Engine { commands, owner: Some(owner) })
+        Ok(Engine { handle: EngineHandle { commands }, owner: Some(owner) })
     }
 
-    /// Stops the owner thread and waits for it, so its memory is free on return.
-    /// Blocking: call it off the async runtime.
+    pub fn handle(&self) -> EngineHandle {
+        self.handle.clone()
+    }
+
+    /// Stops the owner thread and waits for it. Blocking: call it off the
+    /// async runtime.
     pub fn shutdown(mut self) {
-        self.stop_and_join();
-    }
-
-    fn stop_and_join(&mut self) {
-        let _ = self.commands.send(Command::Shutdown);
+        let _ = self.handle.commands.send(Command::Shutdown);
         if let Some(owner) = self.owner.take()
             && owner.join().is_err()
         {
@@ -113,8 +263,46 @@ impl Engine {
 
 impl Drop for Engine {
     fn drop(&mut self) {
-        // Detach rather than block whoever drops the handle; the thread ends
-        // after its current command.
-        let _ = self.commands.send(Command::Shutdown);
+        // Detach rather than block whoever drops the handle.
+        let _ = self.handle.commands.send(Command::Shutdown);
+    }
+}
+
+/// Applies stop rules to the text generated so far. Returns the length to
+/// keep when a rule fires.
+pub fn apply_stop_rules(text: &str, rules: &StopRules) -> Option<usize> {
+    let mut cut: Option<usize> = None;
+    let mut consider = |at: usize| cut = Some(cut.map_or(at, |it| it.min(at)));
+    if rules.at_newline
+        && let Some(at) = text.find('\n')
+    {
+        consider(at);
+    }
+    if let Some(max) = rules.max_lines
+        && let Some((at, _)) = text.match_indices('\n').nth(max.saturating_sub(1))
+    {
+        consider(at);
+    }
+    for stop in &rules.strings {
+        if let Some(at) = text.find(stop.as_str()) {
+            consider(at);
+        }
+    }
+    cut
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stop_rules_cut_at_the_earliest_match() {
+        let rules = StopRules { at_newline: true, max_lines: None, strings: vec!["<|".into()] };
+        assert_eq!(apply_stop_rules("abc", &rules), None);
+        assert_eq!(apply_stop_rules("ab\ncd", &rules), Some(2));
+        assert_eq!(apply_stop_rules("a<|x\n", &rules), Some(1));
+        let lines = StopRules { max_lines: Some(2), ..StopRules::default() };
+        assert_eq!(apply_stop_rules("a\nb\nc", &lines), Some(3));
+        assert_eq!(apply_stop_rules("a\nb", &lines), None);
     }
 }

@@ -1,8 +1,8 @@
 //! What Hearth tells the client it can do, given what the client can do.
 
 use tower_lsp_server::gen_lsp_types::{
-    ClientCapabilities, ServerCapabilities, TextDocumentSync, TextDocumentSyncKind,
-    TextDocumentSyncOptions,
+    ClientCapabilities, CompletionOptions, InlineCompletionProvider, ServerCapabilities,
+    TextDocumentSync, TextDocumentSyncKind, TextDocumentSyncOptions,
 };
 
 use super::convert::PositionEncoding;
@@ -15,6 +15,8 @@ pub struct ClientFacts {
     pub work_done_progress: bool,
     /// The client answers `workspace/configuration`.
     pub configuration: bool,
+    /// The client shows `textDocument/inlineCompletion` results as ghost text.
+    pub inline_completion: bool,
 }
 
 impl ClientFacts {
@@ -28,6 +30,10 @@ impl ClientFacts {
                 .and_then(|it| it.work_done_progress)
                 .unwrap_or(false),
             configuration: caps.workspace.as_ref().and_then(|it| it.configuration).unwrap_or(false),
+            inline_completion: caps
+                .text_document
+                .as_ref()
+                .is_some_and(|it| it.inline_completion.is_some()),
         }
     }
 }
@@ -40,6 +46,12 @@ pub fn server_capabilities(client: &ClientFacts) -> ServerCapabilities {
             change: Some(TextDocumentSyncKind::Incremental),
             ..TextDocumentSyncOptions::default()
         })),
+        // Clients with ghost text get only inline completions, so the same
+        // suggestion is not also offered in their completion menu.
+        inline_completion_provider: client
+            .inline_completion
+            .then_some(InlineCompletionProvider::Bool(true)),
+        completion_provider: (!client.inline_completion).then(CompletionOptions::default),
         ..ServerCapabilities::default()
     }
 }

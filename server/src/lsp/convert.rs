@@ -150,6 +150,45 @@ fn is_lf_at(text: &Rope, offset: usize) -> bool {
     offset < text.len_bytes() && text.byte(offset) == b'\n'
 }
 
+/// The repository name and the path of `uri` relative to the workspace root
+/// that contains it, as the model should see them (`src/lib.rs`). Files
+/// outside every root are named by their file name alone.
+pub fn workspace_path(uri: &str, roots: &[String]) -> (String, String) {
+    let path = file_path(uri);
+    for root in roots {
+        let root = file_path(root);
+        let root = root.trim_end_matches('/');
+        if let Some(rest) = path.strip_prefix(root).and_then(|it| it.strip_prefix('/')) {
+            let repo = root.rsplit('/').next().unwrap_or_default();
+            return (repo.to_owned(), rest.to_owned());
+        }
+    }
+    let name = path.rsplit('/').next().unwrap_or_default();
+    (String::new(), name.to_owned())
+}
+
+/// The path part of a `file://` URI, percent-decoded; other URIs unchanged.
+fn file_path(uri: &str) -> String {
+    let Some(rest) = uri.strip_prefix("file://") else { return uri.to_owned() };
+    let bytes = rest.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        if bytes[i] == b'%'
+            && let (Some(hi), Some(lo)) =
+                (bytes.get(i + 1).and_then(|b| hex(*b)), bytes.get(i + 2).and_then(|b| hex(*b)))
+        {
+            out.push(u8::try_from(hi * 16 + lo).unwrap_or(b'?'));
+            i += 3;
+            continue;
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 fn to_u32(n: usize) -> u32 {
     u32::try_from(n).unwrap_or(u32::MAX)
 }
@@ -223,6 +262,20 @@ mod tests {
         assert_eq!(clamped, Ok(Resolved { offset: 3, adjusted: true }));
         let rejected = offset_of(&text, pos(7, 1), PositionEncoding::Utf16, LinePastEnd::Reject);
         assert_eq!(rejected, Err(PositionOutOfRange { line: 7, character: 1, line_count: 2 }));
+    }
+
+    #[test]
+    fn workspace_paths_are_relative_to_their_root() {
+        let roots = ["file:///home/me/My%20Project/".to_owned()];
+        assert_eq!(
+            workspace_path("file:///home/me/My%20Project/src/lib.rs", &roots),
+            ("My Project".to_owned(), "src/lib.rs".to_owned())
+        );
+        assert_eq!(workspace_path("file:///tmp/x.py", &roots), (String::new(), "x.py".to_owned()));
+        assert_eq!(
+            workspace_path("untitled:Untitled-1", &[]),
+            (String::new(), "untitled:Untitled-1".to_owned())
+        );
     }
 
     proptest! {

@@ -13,6 +13,7 @@
 //!   as an internal error; the server keeps running.
 
 mod capabilities;
+mod completion;
 pub mod convert;
 mod ext;
 mod model;
@@ -32,14 +33,15 @@ use parking_lot::Mutex;
 use tower_lsp_server::{
     Client, LanguageServer, LspService, Server,
     gen_lsp_types::{
-        DidChangeConfigurationParams, DidChangeTextDocumentParams, DidCloseTextDocumentParams,
-        DidOpenTextDocumentParams, InitializeParams, InitializeResult, InitializedParams,
-        MessageType, ServerInfo,
+        CompletionParams, CompletionResponse, DidChangeConfigurationParams,
+        DidChangeTextDocumentParams, DidCloseTextDocumentParams, DidOpenTextDocumentParams,
+        InitializeParams, InitializeResult, InitializedParams, InlineCompletionParams,
+        InlineCompletionResponse, MessageType, ServerInfo,
     },
     jsonrpc,
 };
 
-use crate::{config::Config, documents::DocumentStore, engine::Engine};
+use crate::{completion::Completer, config::Config, documents::DocumentStore, engine::Engine};
 
 pub use ext::DEBUG_API_ENV;
 
@@ -84,6 +86,8 @@ pub(crate) struct Shared {
     session: Mutex<Session>,
     documents: Mutex<DocumentStore>,
     engine: Mutex<Option<Engine>>,
+    /// The completion pipeline of the loaded model; `None` until it is ready.
+    completer: Mutex<Option<Arc<Completer>>>,
     /// The settings the current engine was started with.
     loaded_config: Mutex<Option<crate::engine::EngineConfig>>,
     shutdown_requested: Arc<AtomicBool>,
@@ -96,6 +100,8 @@ struct Session {
     config: Config,
     /// Settings problems found before the client could be told.
     pending_warnings: Vec<String>,
+    /// Workspace folder URIs, to name files as the model should see them.
+    workspace_roots: Vec<String>,
 }
 
 pub(crate) struct Backend {
@@ -109,6 +115,7 @@ impl Backend {
             session: Mutex::new(Session::default()),
             documents: Mutex::new(DocumentStore::default()),
             engine: Mutex::new(None),
+            completer: Mutex::new(None),
             loaded_config: Mutex::new(None),
             shutdown_requested: Arc::new(AtomicBool::new(false)),
         };
@@ -155,6 +162,26 @@ fn catch_notification<T>(method: &str, handler: impl FnOnce() -> T) -> Option<T>
     }
 }
 
+/// The workspace folders' URIs, else the root URI.
+fn workspace_roots(params: &InitializeParams) -> Vec<String> {
+    let folders =
+        serde_json::to_value(&params.workspace_folders_initialize_params.workspace_folders)
+            .unwrap_or_default();
+    let mut roots: Vec<String> = folders
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|it| it.get("uri")?.as_str().map(str::to_owned))
+        .collect();
+    #[allow(deprecated)]
+    if roots.is_empty()
+        && let Some(root) = &params.root_uri
+    {
+        roots.push(root.to_string());
+    }
+    roots
+}
+
 fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
     payload
         .downcast_ref::<&str>()
@@ -167,6 +194,7 @@ impl LanguageServer for Backend {
     async fn initialize(&self, params: InitializeParams) -> jsonrpc::Result<InitializeResult> {
         catch_request("initialize", async {
             let client = ClientFacts::from_capabilities(&params.capabilities);
+            let workspace_roots = workspace_roots(&params);
             let options = params.initialization_options.unwrap_or_default();
             let hearth_options = options.get("hearth").cloned().unwrap_or(options);
             let (config, warnings) = match Config::from_json(hearth_options) {
@@ -174,7 +202,7 @@ impl LanguageServer for Backend {
                 Err(err) => (Config::default(), vec![format!("{err}; using the defaults")]),
             };
             let mut session = self.shared.session.lock();
-            *session = Session { client, config, pending_warnings: warnings };
+            *session = Session { client, config, pending_warnings: warnings, workspace_roots };
             Ok(InitializeResult {
                 capabilities: capabilities::server_capabilities(&client),
                 server_info: Some(ServerInfo {
@@ -221,6 +249,21 @@ impl LanguageServer for Backend {
     async fn did_close(&self, params: DidCloseTextDocumentParams) {
         let report = catch_notification("didClose", || text_sync::did_close(self, params));
         self.log_report(report).await;
+    }
+
+    async fn inline_completion(
+        &self,
+        params: InlineCompletionParams,
+    ) -> jsonrpc::Result<Option<InlineCompletionResponse>> {
+        catch_request("textDocument/inlineCompletion", completion::inline_completion(self, params))
+            .await
+    }
+
+    async fn completion(
+        &self,
+        params: CompletionParams,
+    ) -> jsonrpc::Result<Option<CompletionResponse>> {
+        catch_request("textDocument/completion", completion::completion(self, params)).await
     }
 
     async fn did_change_configuration(&self, _: DidChangeConfigurationParams) {

@@ -6,6 +6,8 @@
 //! supports it and as `hearth/modelStatus` always; a failure reaches the user
 //! once, as a `window/showMessage` naming the path and the fix.
 
+use std::sync::Arc;
+
 use tower_lsp_server::{
     Client,
     gen_lsp_types::{ConfigurationItem, MessageType, ProgressToken},
@@ -16,7 +18,9 @@ use super::{
     ext::{ModelState, ModelStatus, ModelStatusParams},
 };
 use crate::{
+    completion::Completer,
     config::{Config, FETCH_MODEL_COMMAND, ModelSource},
+    context::fim::FimFamily,
     engine::{Engine, EngineConfig, EngineEvent},
 };
 
@@ -134,6 +138,22 @@ async fn restart_engine_if_needed(client: &Client, shared: &Shared) {
                 }
             }
             EngineEvent::Ready(info) => {
+                let fim = config.fim.or_else(|| FimFamily::detect(&info.control_tokens));
+                let Some(fim) = fim else {
+                    let message = format!(
+                        "Hearth: {} has no fill-in-the-middle tokens that Hearth knows; set `fim` to one of qwen, starCoder2, deepSeek, codeLlama, codestral",
+                        info.description
+                    );
+                    send_status(client, ModelState::Error, Some(&path_text), Some(&message)).await;
+                    client.show_message(MessageType::Error, message).await;
+                    continue;
+                };
+                let handle = shared.engine.lock().as_ref().map(Engine::handle);
+                if let Some(handle) = handle {
+                    let completer =
+                        Completer::new(Arc::new(handle), fim, config.completion_config());
+                    *shared.completer.lock() = Some(Arc::new(completer));
+                }
                 if let Some(progress) = progress.take() {
                     progress
                         .finish_with_message(format!("model ready: {}", info.description))
@@ -174,6 +194,7 @@ async fn restart_engine_if_needed(client: &Client, shared: &Shared) {
 
 async fn stop_engine(shared: &Shared) {
     shared.loaded_config.lock().take();
+    shared.completer.lock().take();
     let engine = shared.engine.lock().take();
     if let Some(engine) = engine {
         let _ = tokio::task::spawn_blocking(move || engine.shutdown()).await;

@@ -1,0 +1,159 @@
+//! One completion request, end to end: context, engine, post-processing.
+//!
+//! `Completer` is what the protocol layer and the `hearth complete` command
+//! both call, so the command line exercises exactly the editor's pipeline.
+
+pub mod postprocess;
+pub mod scheduler;
+
+use std::{sync::Arc, time::Duration};
+
+use ropey::Rope;
+
+use crate::{
+    context::{
+        self, ContextConfig, FimContext, Mode,
+        fim::{FimFamily, FimParts},
+    },
+    engine::{CancelToken, Generation, Job, JobError, StopRules},
+};
+
+use self::scheduler::{Outcome, Runner, Scheduler};
+
+/// Limits for one suggestion.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CompletionConfig {
+    pub context: ContextConfig,
+    /// Token limit for the rest of a line.
+    pub max_tokens_line: u32,
+    /// Token limit for a block.
+    pub max_tokens_block: u32,
+    /// Line limit for a block.
+    pub max_lines: usize,
+    /// Wall-clock budget for one generation.
+    pub time_budget: Duration,
+}
+
+impl Default for CompletionConfig {
+    fn default() -> Self {
+        CompletionConfig {
+            context: ContextConfig::default(),
+            max_tokens_line: 48,
+            max_tokens_block: 96,
+            max_lines: 8,
+            time_budget: Duration::from_secs(5),
+        }
+    }
+}
+
+/// Where the cursor is and what surrounds it.
+pub struct CompletionRequest<'a> {
+    /// Scheduling key: requests for the same key supersede each other.
+    pub key: &'a str,
+    pub text: &'a Rope,
+    /// Byte offset of the cursor.
+    pub cursor: usize,
+    /// The file's path relative to the workspace, as the model should see it.
+    pub path: &'a str,
+    pub repo_name: &'a str,
+}
+
+/// A suggestion to insert at the cursor.
+#[derive(Clone, Debug)]
+pub struct Suggestion {
+    pub text: String,
+    pub mode: Mode,
+    pub generation: Generation,
+}
+
+/// Why there is no suggestion.
+#[derive(Debug, thiserror::Error)]
+pub enum CompletionError {
+    #[error("superseded by a newer request")]
+    Superseded,
+    #[error("cancelled")]
+    Cancelled,
+    #[error(transparent)]
+    Engine(#[from] JobError),
+}
+
+/// The completion pipeline for one loaded model.
+pub struct Completer {
+    scheduler: Scheduler,
+    fim: FimFamily,
+    config: CompletionConfig,
+}
+
+impl Completer {
+    pub fn new(runner: Arc<dyn Runner>, fim: FimFamily, config: CompletionConfig) -> Completer {
+        Completer { scheduler: Scheduler::new(runner), fim, config }
+    }
+
+    pub fn fim_family(&self) -> FimFamily {
+        self.fim
+    }
+
+    /// Builds the context and the engine job for a request (pure).
+    pub fn prepare(&self, request: &CompletionRequest<'_>) -> (FimContext, Job) {
+        let ctx = context::build(request.text, request.cursor, &self.config.context);
+        let prompt = self.fim.build(&FimParts {
+            repo_name: request.repo_name,
+            path: request.path,
+            other_files: &[],
+            prefix: &ctx.prefix,
+            suffix: &ctx.suffix,
+            middle: &ctx.middle,
+        });
+        let (max_tokens, stop) = match ctx.mode {
+            Mode::SingleLine => (
+                self.config.max_tokens_line,
+                StopRules { at_newline: true, ..StopRules::default() },
+            ),
+            Mode::MultiLine => (
+                self.config.max_tokens_block,
+                StopRules { max_lines: Some(self.config.max_lines), ..StopRules::default() },
+            ),
+        };
+        let stop = StopRules {
+            strings: self.fim.stop_strings().iter().map(|it| (*it).to_owned()).collect(),
+            ..stop
+        };
+        let job = Job {
+            prompt,
+            max_tokens,
+            time_budget: self.config.time_budget,
+            stop,
+            cancel: CancelToken::new(),
+        };
+        (ctx, job)
+    }
+
+    /// Runs a request through the scheduler. `Ok(None)` means the model had
+    /// nothing useful to add.
+    pub async fn complete(
+        &self,
+        request: &CompletionRequest<'_>,
+    ) -> Result<Option<Suggestion>, CompletionError> {
+        let (ctx, job) = self.prepare(request);
+        let generation = match self.scheduler.submit(request.key, job).await {
+            Outcome::Done(generation) => generation,
+            Outcome::Superseded => return Err(CompletionError::Superseded),
+            Outcome::Cancelled => return Err(CompletionError::Cancelled),
+            Outcome::Failed(err) => return Err(err.into()),
+        };
+        tracing::debug!(
+            "generated {} tokens ({:?}) after {} prompt tokens ({} reused): prefill {:?}, decode {:?}",
+            generation.generated_tokens,
+            generation.stop,
+            generation.prompt_tokens,
+            generation.reused_tokens,
+            generation.prefill_time,
+            generation.decode_time
+        );
+        Ok(postprocess::clean(&generation.text, &ctx).map(|text| Suggestion {
+            text,
+            mode: ctx.mode,
+            generation,
+        }))
+    }
+}

@@ -1,0 +1,81 @@
+//! Pure clean-up of raw model output before the user sees it.
+
+use crate::context::{FimContext, Mode};
+
+/// Turns raw generated text into the text to insert at the cursor, or `None`
+/// when nothing useful is left.
+pub fn clean(raw: &str, ctx: &FimContext) -> Option<String> {
+    let mut text = match ctx.mode {
+        Mode::SingleLine => raw.split('\n').next().unwrap_or_default().trim_end().to_owned(),
+        Mode::MultiLine => cut_at_dedent(raw, &ctx.middle),
+    };
+    // The model often rewrites what is already right of the cursor
+    // (closing brackets, the rest of the line): drop that repetition.
+    let after = ctx.line_after_cursor.trim();
+    if !after.is_empty() && ctx.mode == Mode::SingleLine {
+        if let Some(stripped) = text.trim_end().strip_suffix(after) {
+            text = stripped.to_owned();
+        } else if text.trim_start().starts_with(after) {
+            return None;
+        }
+    }
+    if text.trim().is_empty() { None } else { Some(text) }
+}
+
+/// Keeps whole lines of a multi-line suggestion while they stay inside the
+/// cursor's block: a line indented less than the cursor's line ends it.
+fn cut_at_dedent(raw: &str, typed: &str) -> String {
+    let base_indent = typed.len() - typed.trim_start().len();
+    let mut kept: Vec<&str> = Vec::new();
+    for (i, line) in raw.lines().enumerate() {
+        let indent = line.len() - line.trim_start().len();
+        if i > 0 && !line.trim().is_empty() && indent < base_indent {
+            break;
+        }
+        kept.push(line);
+    }
+    while kept.last().is_some_and(|it| it.trim().is_empty()) {
+        kept.pop();
+    }
+    kept.join("\n").trim_end().to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use ropey::Rope;
+
+    use super::*;
+    use crate::context::{ContextConfig, build};
+
+    fn ctx(fixture: &str) -> FimContext {
+        let cursor = fixture.find("$0").unwrap();
+        build(&Rope::from_str(&fixture.replace("$0", "")), cursor, &ContextConfig::default())
+    }
+
+    #[test]
+    fn single_line_stops_at_the_newline() {
+        assert_eq!(clean("a + b\n}\n", &ctx("fn f() {\n    $0\n}")), Some("a + b".to_owned()));
+        assert_eq!(clean(" 1;  \nmore", &ctx("let x =$0")), Some(" 1;".to_owned()));
+    }
+
+    #[test]
+    fn drops_text_that_repeats_the_rest_of_the_line() {
+        assert_eq!(clean("a, b)", &ctx("foo($0)")), Some("a, b".to_owned()));
+        assert_eq!(clean(")", &ctx("foo($0)")), None);
+    }
+
+    #[test]
+    fn multi_line_stops_when_the_block_ends() {
+        let c = ctx("def f(x):\n    $0\n");
+        assert_eq!(
+            clean("y = x + 1\n    return y\nprint(f(2))\n", &c),
+            Some("y = x + 1\n    return y".to_owned())
+        );
+    }
+
+    #[test]
+    fn whitespace_is_no_suggestion() {
+        assert_eq!(clean("   \n", &ctx("x = $0")), None);
+        assert_eq!(clean("", &ctx("x = $0")), None);
+    }
+}

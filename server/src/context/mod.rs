@@ -1,0 +1,143 @@
+//! Pure prompt building: from a document snapshot and a cursor to FIM parts.
+//!
+//! Nothing here does IO or talks to the model. The prompt is *anchored*: the
+//! prefix ends at a stable anchor (the start of the cursor's line), the suffix
+//! is the text after the cursor, and what the user typed between the anchor
+//! and the cursor becomes the start of the middle. While the user types on a
+//! line, prefix and suffix stay byte-for-byte the same and the prompt only
+//! grows at its end, so the engine's KV cache is reused exactly.
+
+pub mod fim;
+
+use ropey::Rope;
+
+/// Budgets for the text around the cursor.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ContextConfig {
+    /// Bytes of text before the anchor (about four bytes a token).
+    pub prefix_bytes: usize,
+    /// Bytes of text after the cursor.
+    pub suffix_bytes: usize,
+}
+
+impl Default for ContextConfig {
+    fn default() -> Self {
+        ContextConfig { prefix_bytes: 4000, suffix_bytes: 1200 }
+    }
+}
+
+/// How much the model should write.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// The rest of the current line.
+    SingleLine,
+    /// A few lines: the cursor is on a blank line.
+    MultiLine,
+}
+
+/// The text around the cursor, split for a FIM prompt.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FimContext {
+    pub prefix: String,
+    pub suffix: String,
+    /// Typed text between the anchor and the cursor.
+    pub middle: String,
+    /// Byte offset of the anchor (start of the cursor's line).
+    pub anchor: usize,
+    pub mode: Mode,
+    /// The part of the cursor's line after the cursor.
+    pub line_after_cursor: String,
+}
+
+/// Splits the document at `cursor` (a byte offset on a character boundary).
+pub fn build(text: &Rope, cursor: usize, config: &ContextConfig) -> FimContext {
+    let cursor = cursor.min(text.len_bytes());
+    let line = text.byte_to_line(cursor);
+    let anchor = text.line_to_byte(line);
+
+    // Cut whole lines so the window edges do not move while the user types.
+    let prefix_start = {
+        let wanted = anchor.saturating_sub(config.prefix_bytes);
+        let first = text.byte_to_line(wanted);
+        let start = text.line_to_byte(first);
+        if start < wanted { text.line_to_byte((first + 1).min(line)) } else { start }
+    };
+    let suffix_end = {
+        let wanted = (cursor + config.suffix_bytes).min(text.len_bytes());
+        let last = text.byte_to_line(wanted);
+        let end = text.line_to_byte(last);
+        if wanted == text.len_bytes() || end <= cursor { wanted.max(cursor) } else { end }
+    };
+    let slice = |from: usize, to: usize| text.byte_slice(from..to).to_string();
+    let middle = slice(anchor, cursor);
+    let line_end =
+        if line + 1 < text.len_lines() { text.line_to_byte(line + 1) } else { text.len_bytes() };
+    let line_after_cursor = slice(cursor, line_end).trim_end_matches(['\n', '\r']).to_owned();
+    let mode = if middle.trim().is_empty() && line_after_cursor.trim().is_empty() {
+        Mode::MultiLine
+    } else {
+        Mode::SingleLine
+    };
+    FimContext {
+        prefix: slice(prefix_start, anchor),
+        suffix: slice(cursor, suffix_end),
+        middle,
+        anchor,
+        mode,
+        line_after_cursor,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Splits a fixture at its `$0` marker.
+    fn at_cursor(fixture: &str) -> (Rope, usize) {
+        let cursor = fixture.find("$0").expect("fixture has a $0 cursor");
+        (Rope::from_str(&fixture.replace("$0", "")), cursor)
+    }
+
+    fn check(fixture: &str, config: ContextConfig) -> FimContext {
+        let (text, cursor) = at_cursor(fixture);
+        build(&text, cursor, &config)
+    }
+
+    #[test]
+    fn anchors_at_the_start_of_the_line() {
+        let ctx = check("fn main() {\n    let x$0 = 1;\n}\n", ContextConfig::default());
+        assert_eq!(ctx.prefix, "fn main() {\n");
+        assert_eq!(ctx.middle, "    let x");
+        assert_eq!(ctx.suffix, " = 1;\n}\n");
+        assert_eq!(ctx.line_after_cursor, " = 1;");
+        assert_eq!(ctx.mode, Mode::SingleLine);
+    }
+
+    #[test]
+    fn blank_lines_ask_for_several_lines() {
+        let ctx = check("def f(x):\n    $0\n", ContextConfig::default());
+        assert_eq!(ctx.mode, Mode::MultiLine);
+        assert_eq!(ctx.middle, "    ");
+    }
+
+    #[test]
+    fn typing_keeps_prefix_and_suffix_identical() {
+        let before =
+            check("a\nb\nfoo(x$0)\nc\n", ContextConfig { prefix_bytes: 3, suffix_bytes: 4 });
+        let after =
+            check("a\nb\nfoo(xy$0)\nc\n", ContextConfig { prefix_bytes: 3, suffix_bytes: 4 });
+        assert_eq!(before.prefix, after.prefix);
+        assert_eq!(before.suffix, after.suffix);
+        assert_eq!(after.middle, "foo(xy");
+    }
+
+    #[test]
+    fn windows_cut_at_whole_lines() {
+        let ctx = check(
+            "one\ntwo\nthree\nx$0\nfour\nfive\n",
+            ContextConfig { prefix_bytes: 7, suffix_bytes: 7 },
+        );
+        assert_eq!(ctx.prefix, "three\n");
+        assert_eq!(ctx.suffix, "\nfour\n");
+    }
+}

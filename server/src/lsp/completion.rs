@@ -1,0 +1,153 @@
+//! `textDocument/inlineCompletion` and its fallback `textDocument/completion`.
+//!
+//! Both run the same `Completer`; they differ only in how the suggestion is
+//! dressed: ghost text for clients with inline completion (VS Code, Neovim
+//! 0.12), one clearly labelled, pre-selected completion item for the others
+//! (Helix, Zed).
+
+use std::sync::Arc;
+
+use tower_lsp_server::{
+    gen_lsp_types::{
+        CompletionItem, CompletionItemKind, CompletionItemTextEdit, CompletionList,
+        CompletionParams, CompletionResponse, InlineCompletionItem, InlineCompletionList,
+        InlineCompletionParams, InlineCompletionResponse, InsertText, Range,
+        TextDocumentPositionParams, TextEdit,
+    },
+    jsonrpc,
+};
+
+use super::{
+    Backend,
+    convert::{self, LinePastEnd},
+};
+use crate::{
+    completion::{Completer, CompletionError, CompletionRequest, Suggestion},
+    documents::DocumentSnapshot,
+};
+
+/// A request pinned to a document snapshot, ready to run without locks.
+struct Pinned {
+    uri: String,
+    snapshot: DocumentSnapshot,
+    cursor: usize,
+    completer: Option<Arc<Completer>>,
+    repo_name: String,
+    path: String,
+}
+
+fn pin(backend: &Backend, at: &TextDocumentPositionParams) -> jsonrpc::Result<Pinned> {
+    let uri = at.text_document.uri.to_string();
+    let encoding = backend.encoding();
+    let snapshot = {
+        let documents = backend.shared.documents.lock();
+        let doc = documents
+            .get(&uri)
+            .ok_or_else(|| jsonrpc::Error::invalid_params(format!("{uri} is not open")))?;
+        doc.snapshot()
+    };
+    let cursor = convert::offset_of(&snapshot.text, at.position, encoding, LinePastEnd::Reject)
+        .map_err(|err| jsonrpc::Error::invalid_params(err.to_string()))?
+        .offset;
+    let (repo_name, path) = {
+        let session = backend.shared.session.lock();
+        convert::workspace_path(&uri, &session.workspace_roots)
+    };
+    let completer = backend.shared.completer.lock().clone();
+    Ok(Pinned { uri, snapshot, cursor, completer, repo_name, path })
+}
+
+async fn run(pinned: &Pinned) -> Option<Suggestion> {
+    let completer = pinned.completer.as_ref()?;
+    let request = CompletionRequest {
+        key: &pinned.uri,
+        text: &pinned.snapshot.text,
+        cursor: pinned.cursor,
+        path: &pinned.path,
+        repo_name: &pinned.repo_name,
+    };
+    match completer.complete(&request).await {
+        Ok(suggestion) => suggestion,
+        Err(CompletionError::Superseded | CompletionError::Cancelled) => None,
+        Err(err) => {
+            tracing::warn!("no completion for {}: {err}", pinned.uri);
+            None
+        }
+    }
+}
+
+pub(super) async fn inline_completion(
+    backend: &Backend,
+    params: InlineCompletionParams,
+) -> jsonrpc::Result<Option<InlineCompletionResponse>> {
+    let pinned = pin(backend, &params.text_document_position_params)?;
+    let items = match run(&pinned).await {
+        Some(suggestion) => {
+            let at = convert::position_of(&pinned.snapshot.text, pinned.cursor, backend.encoding());
+            vec![InlineCompletionItem {
+                insert_text: InsertText::String(suggestion.text),
+                filter_text: None,
+                range: Some(Range { start: at, end: at }),
+                command: None,
+            }]
+        }
+        None => Vec::new(),
+    };
+    Ok(Some(InlineCompletionResponse::InlineCompletionList(InlineCompletionList { items })))
+}
+
+pub(super) async fn completion(
+    backend: &Backend,
+    params: CompletionParams,
+) -> jsonrpc::Result<Option<CompletionResponse>> {
+    let pinned = pin(backend, &params.text_document_position_params)?;
+    let items = match run(&pinned).await {
+        Some(suggestion) => vec![completion_item(backend, &pinned, &suggestion)],
+        None => Vec::new(),
+    };
+    // Incomplete: the client asks again as the user types instead of
+    // filtering a stale suggestion.
+    Ok(Some(CompletionResponse::CompletionList(CompletionList {
+        is_incomplete: true,
+        items,
+        ..CompletionList::default()
+    })))
+}
+
+/// The suggestion as a completion item that replaces the word being typed,
+/// so the client's word filter keeps it (`filterText` starts with that word).
+fn completion_item(backend: &Backend, pinned: &Pinned, suggestion: &Suggestion) -> CompletionItem {
+    let text = &pinned.snapshot.text;
+    let line_start = text.line_to_byte(text.byte_to_line(pinned.cursor));
+    let before = text.byte_slice(line_start..pinned.cursor).to_string();
+    let word_len = before
+        .chars()
+        .rev()
+        .take_while(|ch| ch.is_alphanumeric() || *ch == '_')
+        .map(char::len_utf8)
+        .sum::<usize>();
+    let word = &before[before.len() - word_len..];
+    let encoding = backend.encoding();
+    let range = Range {
+        start: convert::position_of(text, pinned.cursor - word_len, encoding),
+        end: convert::position_of(text, pinned.cursor, encoding),
+    };
+    let new_text = format!("{word}{}", suggestion.text);
+    let first_line = new_text.lines().next().unwrap_or_default().trim();
+    let label = if first_line.chars().count() > 60 {
+        format!("{}…", first_line.chars().take(60).collect::<String>())
+    } else {
+        first_line.to_owned()
+    };
+    CompletionItem {
+        label,
+        kind: Some(CompletionItemKind::Snippet),
+        detail: Some("Hearth (local model)".to_owned()),
+        documentation: None,
+        preselect: Some(true),
+        sort_text: Some("\u{0}".to_owned()),
+        filter_text: Some(new_text.clone()),
+        text_edit: Some(CompletionItemTextEdit::TextEdit(TextEdit { range, new_text })),
+        ..CompletionItem::default()
+    }
+}
