@@ -1,8 +1,8 @@
 //! The `hearth` command: with no arguments, a language server on stdio.
 
-use std::{process::ExitCode, time::Duration};
+use std::{path::PathBuf, process::ExitCode, time::Duration};
 
-use clap::Parser;
+use clap::{Parser, Subcommand};
 
 /// Inline code completion and code actions from a local model, as a language
 /// server. Editors start `hearth` with no arguments and speak LSP on stdin and
@@ -13,11 +13,56 @@ struct Cli {
     /// Serve on stdio (the default; accepted for editors that pass it).
     #[arg(long)]
     stdio: bool,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Complete the code at FILE:LINE:COLUMN (1-based) and print the suggestion.
+    Complete {
+        /// Where the cursor is, as FILE:LINE:COLUMN.
+        location: hearth::cli::FileLocation,
+        /// A GGUF model file (default: as the server finds it).
+        #[arg(long)]
+        model: Option<PathBuf>,
+        /// Print the suggestion and timings as JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 fn main() -> ExitCode {
-    let _cli = Cli::parse();
+    let cli = Cli::parse();
+    configure_openmp();
     hearth::logging::init();
+    match cli.command {
+        Some(Command::Complete { location, model, json }) => {
+            let options = hearth::cli::CompleteOptions { location, model, json };
+            match hearth::cli::complete(&options) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(err) => {
+                    tracing::error!("{err:#}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        None => serve(),
+    }
+}
+
+/// llama.cpp's OpenMP threads spin between parallel regions by default. Two
+/// spinning programs on a 2-core laptop slow each other down a hundredfold,
+/// and an editor always has neighbours, so idle threads sleep instead unless
+/// the user chose otherwise.
+fn configure_openmp() {
+    if std::env::var_os("OMP_WAIT_POLICY").is_none() {
+        // SAFETY: called first thing in `main`, before any other thread exists.
+        unsafe { std::env::set_var("OMP_WAIT_POLICY", "passive") };
+    }
+}
+
+fn serve() -> ExitCode {
     let options = hearth::lsp::ServeOptions {
         debug_api: std::env::var_os(hearth::lsp::DEBUG_API_ENV).is_some_and(|it| it == "1"),
     };

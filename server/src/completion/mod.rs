@@ -102,7 +102,10 @@ impl Completer {
             other_files: &[],
             prefix: &ctx.prefix,
             suffix: &ctx.suffix,
-            middle: &ctx.middle,
+            // Trailing indentation alone makes the model emit a space too many;
+            // it writes the indentation itself (post-processing removes what
+            // is already typed).
+            middle: if ctx.middle.trim().is_empty() { "" } else { &ctx.middle },
         });
         let (max_tokens, stop) = match ctx.mode {
             Mode::SingleLine => (

@@ -5,6 +5,13 @@ use crate::context::{FimContext, Mode};
 /// Turns raw generated text into the text to insert at the cursor, or `None`
 /// when nothing useful is left.
 pub fn clean(raw: &str, ctx: &FimContext) -> Option<String> {
+    // With only indentation typed, the prompt's middle was empty and the
+    // model wrote the indentation itself; what is typed must not repeat.
+    let raw = if ctx.middle.trim().is_empty() {
+        raw.strip_prefix(ctx.middle.as_str()).unwrap_or_else(|| raw.trim_start_matches([' ', '\t']))
+    } else {
+        raw
+    };
     let mut text = match ctx.mode {
         Mode::SingleLine => raw.split('\n').next().unwrap_or_default().trim_end().to_owned(),
         Mode::MultiLine => cut_at_dedent(raw, &ctx.middle),
@@ -70,6 +77,18 @@ mod tests {
         assert_eq!(
             clean("y = x + 1\n    return y\nprint(f(2))\n", &c),
             Some("y = x + 1\n    return y".to_owned())
+        );
+    }
+
+    #[test]
+    fn typed_indentation_is_not_repeated() {
+        let c = ctx("fn f() {\n    $0\n}");
+        assert_eq!(clean("    let x = 1;\n", &c), Some("let x = 1;".to_owned()));
+        assert_eq!(clean("  let x = 1;", &c), Some("let x = 1;".to_owned()));
+        let block = ctx("def f(x):\n    $0\n");
+        assert_eq!(
+            clean("    y = 1\n    return y\n", &block),
+            Some("y = 1\n    return y".to_owned())
         );
     }
 

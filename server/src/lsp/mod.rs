@@ -18,6 +18,7 @@ pub mod convert;
 mod ext;
 mod model;
 mod text_sync;
+mod transport;
 
 use std::{
     future::Future,
@@ -64,10 +65,21 @@ const CONCURRENCY_LEVEL: usize = 256;
 pub async fn serve_stdio(options: ServeOptions) -> bool {
     let (service, socket) = build_service(options);
     let shared_shutdown = service.inner().shared.shutdown_requested.clone();
-    Server::new(tokio::io::stdin(), tokio::io::stdout(), socket)
+    // The server reads and writes through pipes; `transport` stands between
+    // them and stdio and answers malformed messages itself.
+    let (server_in, client_side_in) = tokio::io::duplex(1 << 16);
+    let (server_out, client_side_out) = tokio::io::duplex(1 << 16);
+    let (errors_tx, errors_rx) = tokio::sync::mpsc::unbounded_channel();
+    let input = tokio::spawn(transport::pump_input(tokio::io::stdin(), client_side_in, errors_tx));
+    let output =
+        tokio::spawn(transport::pump_output(client_side_out, tokio::io::stdout(), errors_rx));
+    let (server_read, server_write) = (server_in, server_out);
+    Server::new(server_read, server_write, socket)
         .concurrency_level(CONCURRENCY_LEVEL)
         .serve(service)
         .await;
+    input.abort();
+    let _ = output.await;
     shared_shutdown.load(Ordering::SeqCst)
 }
 

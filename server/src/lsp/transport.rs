@@ -1,0 +1,250 @@
+//! A guard in front of tower-lsp-server's stdio transport.
+//!
+//! tower-lsp-server answers a message it cannot decode with an error and then
+//! stops reading (its framed reader ends after the first decoding error), so
+//! one malformed message would end the session. This layer reads the frames
+//! itself, answers malformed ones (bad framing, invalid JSON, not a JSON-RPC
+//! message) with the right error, and passes only well-formed messages on.
+//! The server's own output is passed through frame by frame, so the error
+//! answers are interleaved between whole frames and never inside one.
+
+use serde_json::{Value, json};
+use tokio::{
+    io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader},
+    sync::mpsc,
+};
+
+/// Messages larger than this are refused rather than buffered.
+const MAX_MESSAGE_BYTES: usize = 256 * 1024 * 1024;
+
+/// What one frame of input turned out to be.
+#[derive(Debug, PartialEq)]
+pub(crate) enum Frame {
+    /// A well-formed message, to pass on.
+    Message(Vec<u8>),
+    /// A malformed one, with the error response to send back.
+    Reject(Value),
+}
+
+/// Reads one frame. `Ok(None)` at the end of input.
+pub(crate) async fn read_frame<R: AsyncRead + Unpin>(
+    input: &mut BufReader<R>,
+) -> std::io::Result<Option<Frame>> {
+    let mut content_length: Option<usize> = None;
+    let mut header_error = None;
+    let mut line = String::new();
+    let mut saw_header = false;
+    loop {
+        line.clear();
+        let mut raw = Vec::new();
+        if input.read_until(b'\n', &mut raw).await? == 0 {
+            return Ok(None);
+        }
+        line.push_str(&String::from_utf8_lossy(&raw));
+        let trimmed = line.trim_end_matches(['\r', '\n']);
+        if trimmed.is_empty() {
+            if saw_header {
+                break;
+            }
+            // Stray blank lines between messages are harmless.
+            continue;
+        }
+        saw_header = true;
+        let Some((name, value)) = trimmed.split_once(':') else {
+            header_error = Some(format!("malformed header line {trimmed:?}"));
+            continue;
+        };
+        if name.trim().eq_ignore_ascii_case("content-length") {
+            match value.trim().parse::<usize>() {
+                Ok(n) if n <= MAX_MESSAGE_BYTES => content_length = Some(n),
+                _ => header_error = Some(format!("invalid Content-Length {:?}", value.trim())),
+            }
+        }
+    }
+    let Some(length) = content_length else {
+        let reason = header_error.unwrap_or_else(|| "missing Content-Length header".to_owned());
+        return Ok(Some(Frame::Reject(error_response(Value::Null, -32700, &reason))));
+    };
+    let mut body = vec![0; length];
+    input.read_exact(&mut body).await?;
+    Ok(Some(check_body(body)))
+}
+
+/// Checks that a body is a JSON-RPC 2.0 message tower-lsp-server can decode.
+pub(crate) fn check_body(body: Vec<u8>) -> Frame {
+    let value: Value = match serde_json::from_slice(&body) {
+        Ok(value) => value,
+        Err(err) => {
+            return Frame::Reject(error_response(
+                Value::Null,
+                -32700,
+                &format!("invalid JSON: {err}"),
+            ));
+        }
+    };
+    let id = value.get("id").cloned().unwrap_or(Value::Null);
+    let id_ok = match &id {
+        Value::Null | Value::String(_) => true,
+        Value::Number(n) => n.is_i64(),
+        _ => false,
+    };
+    let reject = |reason: &str| {
+        let id = if id_ok { id.clone() } else { Value::Null };
+        Frame::Reject(error_response(id, -32600, reason))
+    };
+    let Some(object) = value.as_object() else { return reject("a message must be a JSON object") };
+    if object.get("jsonrpc").and_then(Value::as_str) != Some("2.0") {
+        return reject("\"jsonrpc\" must be \"2.0\"");
+    }
+    if !id_ok {
+        return reject("\"id\" must be an integer, a string or null");
+    }
+    match object.get("method") {
+        Some(Value::String(_)) => Frame::Message(body),
+        Some(_) => reject("\"method\" must be a string"),
+        None => {
+            let has_result = object.contains_key("result");
+            let error_ok = object.get("error").is_some_and(|it| {
+                it.get("code").is_some_and(Value::is_i64)
+                    && it.get("message").is_some_and(Value::is_string)
+            });
+            if object.contains_key("id") && (has_result != error_ok) {
+                Frame::Message(body)
+            } else {
+                reject("not a request, notification or response")
+            }
+        }
+    }
+}
+
+fn error_response(id: Value, code: i64, message: &str) -> Value {
+    json!({ "jsonrpc": "2.0", "id": id, "error": { "code": code, "message": format!("Hearth: {message}") } })
+}
+
+fn encode(body: &[u8]) -> Vec<u8> {
+    let mut frame = format!("Content-Length: {}\r\n\r\n", body.len()).into_bytes();
+    frame.extend_from_slice(body);
+    frame
+}
+
+/// Forwards well-formed input frames to `to_server` and sends rejections to
+/// `errors`. Ends (closing `to_server`) at the end of input.
+pub(crate) async fn pump_input<R, W>(
+    input: R,
+    mut to_server: W,
+    errors: mpsc::UnboundedSender<Value>,
+) where
+    R: AsyncRead + Unpin,
+    W: AsyncWrite + Unpin,
+{
+    let mut input = BufReader::new(input);
+    loop {
+        match read_frame(&mut input).await {
+            Ok(Some(Frame::Message(body))) => {
+                if to_server.write_all(&encode(&body)).await.is_err()
+                    || to_server.flush().await.is_err()
+                {
+                    break;
+                }
+            }
+            Ok(Some(Frame::Reject(response))) => {
+                tracing::warn!("malformed message from the client: {response}");
+                let _ = errors.send(response);
+            }
+            Ok(None) => break,
+            Err(err) => {
+                tracing::error!("reading from the client failed: {err}");
+                break;
+            }
+        }
+    }
+    let _ = to_server.shutdown().await;
+}
+
+/// Writes the server's output frames and the rejections to `output`, whole
+/// frames at a time.
+pub(crate) async fn pump_output<R, W>(
+    from_server: R,
+    mut output: W,
+    mut errors: mpsc::UnboundedReceiver<Value>,
+) where
+    R: AsyncRead + Unpin,
+    W: AsyncWrite + Unpin,
+{
+    let mut from_server = BufReader::new(from_server);
+    loop {
+        let frame = tokio::select! {
+            frame = read_frame(&mut from_server) => match frame {
+                Ok(Some(Frame::Message(body))) => encode(&body),
+                Ok(Some(Frame::Reject(response))) => {
+                    tracing::error!("the server wrote a malformed frame: {response}");
+                    continue;
+                }
+                Ok(None) | Err(_) => break,
+            },
+            Some(response) = errors.recv() => encode(response.to_string().as_bytes()),
+        };
+        if output.write_all(&frame).await.is_err() || output.flush().await.is_err() {
+            break;
+        }
+    }
+    // Rejections queued after the server stopped still get their answer.
+    while let Ok(response) = errors.try_recv() {
+        let _ = output.write_all(&encode(response.to_string().as_bytes())).await;
+    }
+    let _ = output.flush().await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rejected_code(body: &str) -> Option<i64> {
+        match check_body(body.as_bytes().to_vec()) {
+            Frame::Message(_) => None,
+            Frame::Reject(value) => value["error"]["code"].as_i64(),
+        }
+    }
+
+    #[test]
+    fn accepts_requests_notifications_and_responses() {
+        assert_eq!(rejected_code(r#"{"jsonrpc":"2.0","id":1,"method":"x"}"#), None);
+        assert_eq!(rejected_code(r#"{"jsonrpc":"2.0","method":"x","params":[1]}"#), None);
+        assert_eq!(rejected_code(r#"{"jsonrpc":"2.0","id":"a","result":null}"#), None);
+        assert_eq!(
+            rejected_code(r#"{"jsonrpc":"2.0","id":2,"error":{"code":1,"message":"m"}}"#),
+            None
+        );
+    }
+
+    #[test]
+    fn rejects_malformed_bodies() {
+        assert_eq!(rejected_code(r#"{"jsonrpc": "2.0", "id": 99, "method": "#), Some(-32700));
+        assert_eq!(rejected_code("\u{feff}nonsense"), Some(-32700));
+        assert_eq!(rejected_code("[1, 2]"), Some(-32600));
+        assert_eq!(rejected_code(r#"{"id":1,"method":"x"}"#), Some(-32600));
+        assert_eq!(rejected_code(r#"{"jsonrpc":"2.0","id":{"a":1},"method":"x"}"#), Some(-32600));
+        assert_eq!(rejected_code(r#"{"jsonrpc":"2.0","id":1.5,"method":"x"}"#), Some(-32600));
+        assert_eq!(rejected_code(r#"{"jsonrpc":"2.0","id":1}"#), Some(-32600));
+        assert_eq!(rejected_code(r#"{"jsonrpc":"2.0","id":1,"method":3}"#), Some(-32600));
+    }
+
+    #[test]
+    fn a_rejected_request_keeps_its_id() {
+        let Frame::Reject(value) = check_body(br#"{"jsonrpc":"1.0","id":7,"method":"x"}"#.to_vec())
+        else {
+            panic!("accepted a 1.0 message")
+        };
+        assert_eq!(value["id"], 7);
+    }
+
+    #[tokio::test]
+    async fn framing_errors_are_answered_and_reading_goes_on() {
+        let input = b"Content-Type: x\r\n\r\nContent-Length: 2\r\n\r\n{}Content-Length: 39\r\n\r\n{\"jsonrpc\":\"2.0\",\"method\":\"initialized\"}";
+        let mut reader = BufReader::new(&input[..]);
+        assert!(matches!(read_frame(&mut reader).await.unwrap(), Some(Frame::Reject(_))));
+        assert!(matches!(read_frame(&mut reader).await.unwrap(), Some(Frame::Reject(_))));
+        assert!(matches!(read_frame(&mut reader).await.unwrap(), Some(Frame::Message(_))));
+        assert_eq!(read_frame(&mut reader).await.unwrap(), None);
+    }
+}

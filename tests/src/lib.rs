@@ -1,0 +1,24 @@
+//! Support code for Hearth's integration tests.
+//!
+//! Every test in `tests/tests/` drives the real `hearth` binary over stdio,
+//! exactly as an editor would. This crate provides the pieces they share:
+//!
+//! - [`client`]: a small synchronous LSP client (framing, request/response
+//!   routing, notification queue, answers to server-to-client requests);
+//! - [`binary`]: where to find the `hearth` binary under test;
+//! - [`text`]: position encodings, position/offset conversion with the
+//!   server's clamping rules, and a reference document model;
+//! - [`edits`]: a seeded random-edit generator and the driver that checks the
+//!   server's view of documents against the reference model;
+//! - [`rng`]: a tiny seeded PRNG, so failures reproduce from a printed seed;
+//! - [`model`]: where the default model lives, for the model-backed tests.
+
+pub mod binary;
+pub mod client;
+pub mod edits;
+pub mod model;
+pub mod rng;
+pub mod text;
+
+pub use client::{RpcError, Server, ServerOptions, codes};
+pub use text::{Encoding, Position};
