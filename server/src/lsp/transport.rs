@@ -240,7 +240,7 @@ mod tests {
 
     #[tokio::test]
     async fn framing_errors_are_answered_and_reading_goes_on() {
-        let input = b"Content-Type: x\r\n\r\nContent-Length: 2\r\n\r\n{}Content-Length: 39\r\n\r\n{\"jsonrpc\":\"2.0\",\"method\":\"initialized\"}";
+        let input = b"Content-Type: x\r\n\r\nContent-Length: 2\r\n\r\n{}Content-Length: 40\r\n\r\n{\"jsonrpc\":\"2.0\",\"method\":\"initialized\"}";
         let mut reader = BufReader::new(&input[..]);
         assert!(matches!(read_frame(&mut reader).await.unwrap(), Some(Frame::Reject(_))));
         assert!(matches!(read_frame(&mut reader).await.unwrap(), Some(Frame::Reject(_))));
