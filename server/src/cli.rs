@@ -118,39 +118,38 @@ pub fn complete(options: &CompleteOptions) -> anyhow::Result<()> {
 
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let started = Instant::now();
-    let suggestion = runtime.block_on(completer.complete(&request))?;
+    let completion = runtime.block_on(completer.complete(&request))?;
     let latency = started.elapsed();
     drop(completer);
     engine.shutdown();
 
     let mut out = std::io::stdout().lock();
     if options.json {
-        let generation = suggestion.as_ref().map(|it| &it.generation);
-        let ms = |d: Option<Duration>| d.map(|it| it.as_secs_f64() * 1000.0);
+        let generation = &completion.generation;
+        let ms = |d: Duration| d.as_secs_f64() * 1000.0;
         let report = serde_json::json!({
-            "text": suggestion.as_ref().map(|it| it.text.as_str()),
-            "latency_ms": latency.as_secs_f64() * 1000.0,
-            "load_ms": load_time.as_secs_f64() * 1000.0,
-            "prompt_tokens": generation.map(|it| it.prompt_tokens),
-            "generated_tokens": generation.map(|it| it.generated_tokens),
-            "prefill_ms": ms(generation.map(|it| it.prefill_time)),
-            "decode_ms": ms(generation.map(|it| it.decode_time)),
+            "text": completion.text,
+            "raw": generation.text,
+            "latency_ms": ms(latency),
+            "load_ms": ms(load_time),
+            "prompt_tokens": generation.prompt_tokens,
+            "generated_tokens": generation.generated_tokens,
+            "prefill_ms": ms(generation.prefill_time),
+            "decode_ms": ms(generation.decode_time),
         });
         writeln!(out, "{report}")?;
     } else {
         let line_start = text.line_to_byte(text.byte_to_line(cursor));
         let before = text.byte_slice(line_start..cursor).to_string();
-        match &suggestion {
-            Some(it) => {
-                tracing::info!(
-                    "completed in {:.0} ms ({} prompt tokens, {} generated; model loaded in {:.1} s)",
-                    latency.as_secs_f64() * 1000.0,
-                    it.generation.prompt_tokens,
-                    it.generation.generated_tokens,
-                    load_time.as_secs_f64()
-                );
-                writeln!(out, "{before}\u{1b}[2m{}\u{1b}[0m", it.text)?;
-            }
+        tracing::info!(
+            "completed in {:.0} ms ({} prompt tokens, {} generated; model loaded in {:.1} s)",
+            latency.as_secs_f64() * 1000.0,
+            completion.generation.prompt_tokens,
+            completion.generation.generated_tokens,
+            load_time.as_secs_f64()
+        );
+        match &completion.text {
+            Some(text) => writeln!(out, "{before}\u{1b}[2m{text}\u{1b}[0m")?,
             None => writeln!(out, "(no suggestion)")?,
         }
     }

@@ -16,6 +16,7 @@ use serde::Deserialize;
 use crate::{
     completion::CompletionConfig,
     context::{ContextConfig, fim::FimFamily},
+    engine::Sampling,
 };
 
 /// The file name of the default model, as `scripts/fetch-model` installs it.
@@ -53,6 +54,8 @@ pub struct CompletionSettings {
     pub prefix_bytes: usize,
     /// Bytes of text after the cursor given to the model.
     pub suffix_bytes: usize,
+    /// Token choice; temperature 0 means greedy.
+    pub sampling: Sampling,
 }
 
 impl Default for CompletionSettings {
@@ -65,6 +68,7 @@ impl Default for CompletionSettings {
             time_budget_ms: u64::try_from(defaults.time_budget.as_millis()).unwrap_or(u64::MAX),
             prefix_bytes: defaults.context.prefix_bytes,
             suffix_bytes: defaults.context.suffix_bytes,
+            sampling: defaults.sampling,
         }
     }
 }
@@ -79,6 +83,7 @@ impl Config {
             max_tokens_block: c.max_tokens_block,
             max_lines: c.max_lines,
             time_budget: Duration::from_millis(c.time_budget_ms),
+            sampling: c.sampling.clone(),
         }
     }
 }
@@ -178,6 +183,23 @@ impl Config {
                 "model.batchSize must be between 1 and model.contextSize ({}), not {}",
                 m.context_size, m.batch_size
             )));
+        }
+        let sampling = &self.completion.sampling;
+        if !(sampling.temperature >= 0.0 && sampling.temperature <= 5.0) {
+            return Err(ConfigError(format!(
+                "completion.sampling.temperature must be between 0 and 5, not {}",
+                sampling.temperature
+            )));
+        }
+        if !(sampling.top_p > 0.0 && sampling.top_p <= 1.0) || sampling.top_k < 1 {
+            return Err(ConfigError(
+                "completion.sampling.topP must be in (0, 1] and topK at least 1".to_owned(),
+            ));
+        }
+        if self.completion.max_tokens_line == 0 || self.completion.max_tokens_block == 0 {
+            return Err(ConfigError(
+                "completion.maxTokensLine and maxTokensBlock must be at least 1".to_owned(),
+            ));
         }
         if let Some(path) = &m.path
             && path.as_os_str().is_empty()

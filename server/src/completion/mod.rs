@@ -15,13 +15,13 @@ use crate::{
         self, ContextConfig, FimContext, Mode,
         fim::{FimFamily, FimParts},
     },
-    engine::{CancelToken, Generation, Job, JobError, StopRules},
+    engine::{CancelToken, Generation, Job, JobError, Sampling, StopRules},
 };
 
 use self::scheduler::{Outcome, Runner, Scheduler};
 
 /// Limits for one suggestion.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct CompletionConfig {
     pub context: ContextConfig,
     /// Token limit for the rest of a line.
@@ -32,6 +32,7 @@ pub struct CompletionConfig {
     pub max_lines: usize,
     /// Wall-clock budget for one generation.
     pub time_budget: Duration,
+    pub sampling: Sampling,
 }
 
 impl Default for CompletionConfig {
@@ -42,6 +43,7 @@ impl Default for CompletionConfig {
             max_tokens_block: 96,
             max_lines: 8,
             time_budget: Duration::from_secs(5),
+            sampling: Sampling::default(),
         }
     }
 }
@@ -58,10 +60,11 @@ pub struct CompletionRequest<'a> {
     pub repo_name: &'a str,
 }
 
-/// A suggestion to insert at the cursor.
+/// The answer to one request: the suggestion to insert at the cursor, if
+/// post-processing left one, and the engine's figures.
 #[derive(Clone, Debug)]
-pub struct Suggestion {
-    pub text: String,
+pub struct Completion {
+    pub text: Option<String>,
     pub mode: Mode,
     pub generation: Generation,
 }
@@ -126,17 +129,18 @@ impl Completer {
             max_tokens,
             time_budget: self.config.time_budget,
             stop,
+            sampling: self.config.sampling.clone(),
             cancel: CancelToken::new(),
+            stream: None,
         };
         (ctx, job)
     }
 
-    /// Runs a request through the scheduler. `Ok(None)` means the model had
-    /// nothing useful to add.
+    /// Runs a request through the scheduler.
     pub async fn complete(
         &self,
         request: &CompletionRequest<'_>,
-    ) -> Result<Option<Suggestion>, CompletionError> {
+    ) -> Result<Completion, CompletionError> {
         let (ctx, job) = self.prepare(request);
         let generation = match self.scheduler.submit(request.key, job).await {
             Outcome::Done(generation) => generation,
@@ -153,10 +157,10 @@ impl Completer {
             generation.prefill_time,
             generation.decode_time
         );
-        Ok(postprocess::clean(&generation.text, &ctx).map(|text| Suggestion {
-            text,
+        Ok(Completion {
+            text: postprocess::clean(&generation.text, &ctx),
             mode: ctx.mode,
             generation,
-        }))
+        })
     }
 }

@@ -198,7 +198,9 @@ mod tests {
             max_tokens: 8,
             time_budget: Duration::from_secs(1),
             stop: StopRules::default(),
+            sampling: crate::engine::Sampling::default(),
             cancel: CancelToken::new(),
+            stream: None,
         }
     }
 

@@ -56,8 +56,13 @@ pub fn build(text: &Rope, cursor: usize, config: &ContextConfig) -> FimContext {
     let anchor = text.line_to_byte(line);
 
     // Cut whole lines so the window edges do not move while the user types.
+    // The start is also rounded up to a multiple of a quarter of the budget,
+    // so it stays put while the cursor moves down a few lines: the cached
+    // prompt then still matches up to the old anchor after a new line.
     let prefix_start = {
-        let wanted = anchor.saturating_sub(config.prefix_bytes);
+        let chunk = (config.prefix_bytes / 4).max(1);
+        let wanted = anchor.saturating_sub(config.prefix_bytes).div_ceil(chunk) * chunk;
+        let wanted = wanted.min(anchor);
         let first = text.byte_to_line(wanted);
         let start = text.line_to_byte(first);
         if start < wanted { text.line_to_byte((first + 1).min(line)) } else { start }
@@ -135,9 +140,27 @@ mod tests {
     fn windows_cut_at_whole_lines() {
         let ctx = check(
             "one\ntwo\nthree\nx$0\nfour\nfive\n",
-            ContextConfig { prefix_bytes: 7, suffix_bytes: 7 },
+            ContextConfig { prefix_bytes: 8, suffix_bytes: 7 },
         );
         assert_eq!(ctx.prefix, "three\n");
         assert_eq!(ctx.suffix, "\nfour\n");
+    }
+
+    #[test]
+    fn the_prefix_start_survives_a_move_to_the_next_line() {
+        let lines: String = (0..200).map(|i| format!("line {i:03}\n")).collect();
+        let config = ContextConfig { prefix_bytes: 400, suffix_bytes: 100 };
+        let text = Rope::from_str(&lines);
+        let mut same_start = 0;
+        for line in 60..100 {
+            let here = build(&text, text.line_to_byte(line), &config);
+            let next = build(&text, text.line_to_byte(line + 1), &config);
+            assert!((290..=400).contains(&here.prefix.len()), "{}", here.prefix.len());
+            if next.prefix.starts_with(&here.prefix) {
+                same_start += 1;
+            }
+        }
+        // The start moves once per quarter of the budget (100 bytes, 10 lines).
+        assert!(same_start >= 35, "{same_start} of 40 moves kept the start");
     }
 }

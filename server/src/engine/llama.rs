@@ -221,7 +221,17 @@ impl<'m> Session<'m> {
 
         let model = self.model;
         let vocab = model.vocab();
-        let mut sampler = LlamaSampler::greedy();
+        let sampling = &job.sampling;
+        let mut sampler = if sampling.temperature <= 0.0 {
+            LlamaSampler::greedy()
+        } else {
+            LlamaSampler::chain_simple([
+                LlamaSampler::top_k(sampling.top_k),
+                LlamaSampler::top_p(sampling.top_p, 1),
+                LlamaSampler::temp(sampling.temperature),
+                LlamaSampler::dist(sampling.seed),
+            ])
+        };
         let mut bytes = Vec::new();
         let mut text = String::new();
         let mut generated = 0usize;
@@ -242,11 +252,23 @@ impl<'m> Session<'m> {
                 Ok(_) => bytes.len(),
                 Err(err) => err.valid_up_to(),
             };
-            text.push_str(std::str::from_utf8(&bytes[..valid]).unwrap_or_default());
+            let piece = std::str::from_utf8(&bytes[..valid]).unwrap_or_default().to_owned();
             bytes.drain(..valid);
+            let before = text.len();
+            text.push_str(&piece);
             if let Some(cut) = apply_stop_rules(&text, &job.stop) {
                 text.truncate(cut);
+                if let Some(stream) = &job.stream
+                    && cut > before
+                {
+                    let _ = stream.send(text[before..].to_owned());
+                }
                 break StopReason::StopRule;
+            }
+            if let Some(stream) = &job.stream
+                && !piece.is_empty()
+            {
+                let _ = stream.send(piece);
             }
             if generated >= reserve {
                 break StopReason::MaxTokens;

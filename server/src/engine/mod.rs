@@ -124,6 +124,23 @@ pub struct StopRules {
     pub strings: Vec<String>,
 }
 
+/// How the next token is chosen. Temperature 0 (the default) is greedy
+/// decoding: repeatable, which the tests and benchmarks rely on.
+#[derive(Clone, Debug, PartialEq, serde::Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct Sampling {
+    pub temperature: f32,
+    pub top_k: i32,
+    pub top_p: f32,
+    pub seed: u32,
+}
+
+impl Default for Sampling {
+    fn default() -> Self {
+        Sampling { temperature: 0.0, top_k: 40, top_p: 0.95, seed: 0 }
+    }
+}
+
 /// A shared flag that cancels a job between decode steps.
 #[derive(Clone, Debug, Default)]
 pub struct CancelToken(Arc<AtomicBool>);
@@ -149,7 +166,11 @@ pub struct Job {
     pub max_tokens: u32,
     pub time_budget: Duration,
     pub stop: StopRules,
+    pub sampling: Sampling,
     pub cancel: CancelToken,
+    /// Receives the text as it is generated, piece by piece, so a caller can
+    /// show or judge it before the job ends.
+    pub stream: Option<tokio::sync::mpsc::UnboundedSender<String>>,
 }
 
 /// Why generation ended.

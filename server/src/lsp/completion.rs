@@ -22,7 +22,7 @@ use super::{
     convert::{self, LinePastEnd},
 };
 use crate::{
-    completion::{Completer, CompletionError, CompletionRequest, Suggestion},
+    completion::{Completer, CompletionError, CompletionRequest},
     documents::DocumentSnapshot,
 };
 
@@ -57,7 +57,8 @@ fn pin(backend: &Backend, at: &TextDocumentPositionParams) -> jsonrpc::Result<Pi
     Ok(Pinned { uri, snapshot, cursor, completer, repo_name, path })
 }
 
-async fn run(pinned: &Pinned) -> Option<Suggestion> {
+/// The suggestion for a pinned request, if any.
+async fn run(pinned: &Pinned) -> Option<String> {
     let completer = pinned.completer.as_ref()?;
     let request = CompletionRequest {
         key: &pinned.uri,
@@ -67,7 +68,7 @@ async fn run(pinned: &Pinned) -> Option<Suggestion> {
         repo_name: &pinned.repo_name,
     };
     match completer.complete(&request).await {
-        Ok(suggestion) => suggestion,
+        Ok(completion) => completion.text,
         Err(CompletionError::Superseded | CompletionError::Cancelled) => None,
         Err(err) => {
             tracing::warn!("no completion for {}: {err}", pinned.uri);
@@ -85,7 +86,7 @@ pub(super) async fn inline_completion(
         Some(suggestion) => {
             let at = convert::position_of(&pinned.snapshot.text, pinned.cursor, backend.encoding());
             vec![InlineCompletionItem {
-                insert_text: InsertText::String(suggestion.text),
+                insert_text: InsertText::String(suggestion),
                 filter_text: None,
                 range: Some(Range { start: at, end: at }),
                 command: None,
@@ -116,7 +117,7 @@ pub(super) async fn completion(
 
 /// The suggestion as a completion item that replaces the word being typed,
 /// so the client's word filter keeps it (`filterText` starts with that word).
-fn completion_item(backend: &Backend, pinned: &Pinned, suggestion: &Suggestion) -> CompletionItem {
+fn completion_item(backend: &Backend, pinned: &Pinned, suggestion: &str) -> CompletionItem {
     let text = &pinned.snapshot.text;
     let line_start = text.line_to_byte(text.byte_to_line(pinned.cursor));
     let before = text.byte_slice(line_start..pinned.cursor).to_string();
@@ -132,7 +133,7 @@ fn completion_item(backend: &Backend, pinned: &Pinned, suggestion: &Suggestion) 
         start: convert::position_of(text, pinned.cursor - word_len, encoding),
         end: convert::position_of(text, pinned.cursor, encoding),
     };
-    let new_text = format!("{word}{}", suggestion.text);
+    let new_text = format!("{word}{suggestion}");
     let first_line = new_text.lines().next().unwrap_or_default().trim();
     let label = if first_line.chars().count() > 60 {
         format!("{}…", first_line.chars().take(60).collect::<String>())
