@@ -48,7 +48,7 @@ pub struct CompletionSettings {
     pub max_tokens_block: u32,
     /// Most lines in a multi-line suggestion.
     pub max_lines: usize,
-    /// Milliseconds one generation may take.
+    /// Milliseconds one generation may take, after the prompt is read.
     pub time_budget_ms: u64,
     /// Bytes of text before the cursor's line given to the model.
     pub prefix_bytes: usize,

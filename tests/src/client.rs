@@ -40,6 +40,8 @@ pub mod codes {
     pub const METHOD_NOT_FOUND: i64 = -32601;
     pub const INVALID_PARAMS: i64 = -32602;
     pub const INTERNAL_ERROR: i64 = -32603;
+    /// LSP's `RequestCancelled`: the answer to a request the client cancelled.
+    pub const REQUEST_CANCELLED: i64 = -32800;
 }
 
 /// How long a request may take before the test fails. Generous, because
@@ -97,6 +99,9 @@ pub struct ServerOptions {
     pub work_done_progress: bool,
     /// Start the server with `HEARTH_DEBUG_API=1`.
     pub debug_api: bool,
+    /// Declare `capabilities.textDocument.inlineCompletion`, as clients with
+    /// ghost text do (VS Code, Neovim 0.12).
+    pub inline_completion: bool,
 }
 
 impl ServerOptions {
@@ -255,6 +260,9 @@ impl Server {
         });
         if let Some(encodings) = &self.options.encodings {
             capabilities["general"] = json!({ "positionEncodings": encodings });
+        }
+        if self.options.inline_completion {
+            capabilities["textDocument"]["inlineCompletion"] = json!({});
         }
         let mut params = json!({
             "processId": std::process::id(),

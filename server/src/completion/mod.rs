@@ -157,10 +157,40 @@ impl Completer {
             generation.prefill_time,
             generation.decode_time
         );
-        Ok(Completion {
-            text: postprocess::clean(&generation.text, &ctx),
-            mode: ctx.mode,
-            generation,
-        })
+        let text = postprocess::clean(&generation.text, &ctx);
+        if let Some(suggestion) = &text {
+            self.prewarm_next_line(request, &ctx, suggestion);
+        }
+        Ok(Completion { text, mode: ctx.mode, generation })
+    }
+
+    /// Asks the engine to pre-warm the prompt the user will most likely ask
+    /// for next: this suggestion accepted and Enter pressed. Re-anchoring on a
+    /// new line otherwise costs the whole suffix again.
+    fn prewarm_next_line(
+        &self,
+        request: &CompletionRequest<'_>,
+        ctx: &FimContext,
+        suggestion: &str,
+    ) {
+        let text = request.text;
+        let line = text.byte_to_line(request.cursor);
+        let line_end = text.line_to_byte(line) + text.line(line).len_bytes();
+        let line_end =
+            if text.line(line).chars().last() == Some('\n') { line_end - 1 } else { line_end };
+        let indent: String = ctx.middle.chars().take_while(|c| *c == ' ' || *c == '\t').collect();
+        let mut accepted = text.byte_slice(..request.cursor).to_string();
+        accepted.push_str(suggestion);
+        accepted.push_str(&ctx.line_after_cursor);
+        accepted.push('\n');
+        accepted.push_str(&indent);
+        let cursor = accepted.len();
+        if line_end < text.len_bytes() {
+            accepted.push_str(&text.byte_slice(line_end..).to_string());
+        }
+        let accepted = Rope::from_str(&accepted);
+        let next = CompletionRequest { text: &accepted, cursor, ..*request };
+        let (_, job) = self.prepare(&next);
+        self.scheduler.runner().prewarm(job.prompt);
     }
 }

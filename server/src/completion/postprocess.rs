@@ -8,10 +8,20 @@ pub fn clean(raw: &str, ctx: &FimContext) -> Option<String> {
     // With only indentation typed, the prompt's middle was empty and the
     // model wrote the indentation itself; what is typed must not repeat.
     let raw = if ctx.middle.trim().is_empty() {
-        raw.strip_prefix(ctx.middle.as_str()).unwrap_or_else(|| raw.trim_start_matches([' ', '\t']))
+        let first_indent = raw.len() - raw.trim_start_matches([' ', '\t']).len();
+        match raw.strip_prefix(ctx.middle.as_str()) {
+            Some(rest) => rest,
+            // A first line at column 0 under an indented cursor leaves the
+            // block the user is in (a new `fn main` inside a function body).
+            None if first_indent == 0 && !ctx.middle.is_empty() && !raw.trim().is_empty() => {
+                return None;
+            }
+            None => raw.trim_start_matches([' ', '\t']),
+        }
     } else {
         raw
     };
+    let raw = cut_at_chatter(raw);
     let mut text = match ctx.mode {
         Mode::SingleLine => raw.split('\n').next().unwrap_or_default().trim_end().to_owned(),
         Mode::MultiLine => cut_at_dedent(raw, &ctx.middle),
@@ -27,6 +37,24 @@ pub fn clean(raw: &str, ctx: &FimContext) -> Option<String> {
         }
     }
     if text.trim().is_empty() { None } else { Some(text) }
+}
+
+/// Cuts where a small model drifts from code into chat: a Markdown fence, or
+/// a line repeating the one before it.
+fn cut_at_chatter(raw: &str) -> &str {
+    let mut offset = 0;
+    let mut previous: Option<&str> = None;
+    for line in raw.split_inclusive('\n') {
+        let content = line.trim();
+        if content.starts_with("```") || (!content.is_empty() && previous == Some(content)) {
+            return &raw[..offset];
+        }
+        if !content.is_empty() {
+            previous = Some(content);
+        }
+        offset += line.len();
+    }
+    raw
 }
 
 /// Keeps whole lines of a multi-line suggestion while they stay inside the
@@ -61,7 +89,7 @@ mod tests {
 
     #[test]
     fn single_line_stops_at_the_newline() {
-        assert_eq!(clean("a + b\n}\n", &ctx("fn f() {\n    $0\n}")), Some("a + b".to_owned()));
+        assert_eq!(clean("    a + b\n}\n", &ctx("fn f() {\n    $0\n}")), Some("a + b".to_owned()));
         assert_eq!(clean(" 1;  \nmore", &ctx("let x =$0")), Some(" 1;".to_owned()));
     }
 
@@ -75,7 +103,7 @@ mod tests {
     fn multi_line_stops_when_the_block_ends() {
         let c = ctx("def f(x):\n    $0\n");
         assert_eq!(
-            clean("y = x + 1\n    return y\nprint(f(2))\n", &c),
+            clean("    y = x + 1\n    return y\nprint(f(2))\n", &c),
             Some("y = x + 1\n    return y".to_owned())
         );
     }
@@ -90,6 +118,23 @@ mod tests {
             clean("    y = 1\n    return y\n", &block),
             Some("y = 1\n    return y".to_owned())
         );
+    }
+
+    #[test]
+    fn a_first_line_outside_the_block_is_refused() {
+        let c = ctx("pub fn add(x: i32, y: i32) -> i32 {\n    $0\n}\n");
+        assert_eq!(clean("fn main() {\n    let r = add(5, 3);\n", &c), None);
+    }
+
+    #[test]
+    fn markdown_fences_and_repeated_lines_end_a_suggestion() {
+        let c = ctx("$0");
+        assert_eq!(
+            clean("fn main() {\n    println!(\"hi\");\n}\n```\n\nThis program prints.", &c),
+            Some("fn main() {\n    println!(\"hi\");\n}".to_owned())
+        );
+        assert_eq!(clean("x = 1\nx = 1\nx = 1\n", &c), Some("x = 1".to_owned()));
+        assert_eq!(clean("```", &ctx("    $0")), None);
     }
 
     #[test]

@@ -12,7 +12,7 @@ use std::{future::Future, pin::Pin, sync::Arc};
 use parking_lot::Mutex;
 use tokio::sync::oneshot;
 
-use crate::engine::{CancelToken, EngineHandle, Generation, Job, JobError};
+use crate::engine::{CancelToken, EngineHandle, Generation, Job, JobError, Prompt};
 
 /// What happened to a submitted job.
 #[derive(Debug)]
@@ -27,9 +27,18 @@ pub enum Outcome {
 /// Runs jobs; the real engine in the server, a scripted one in tests.
 pub trait Runner: Send + Sync + 'static {
     fn run(&self, job: Job) -> Pin<Box<dyn Future<Output = Result<Generation, JobError>> + Send>>;
+
+    /// Prepares the cache for a likely prompt when idle; optional.
+    fn prewarm(&self, prompt: Prompt) {
+        let _ = prompt;
+    }
 }
 
 impl Runner for EngineHandle {
+    fn prewarm(&self, prompt: Prompt) {
+        EngineHandle::prewarm(self, prompt);
+    }
+
     fn run(&self, job: Job) -> Pin<Box<dyn Future<Output = Result<Generation, JobError>> + Send>> {
         let answer = self.submit(job);
         Box::pin(async move { answer.await.unwrap_or(Err(JobError::Stopped)) })
@@ -58,6 +67,10 @@ struct Slot {
 impl Scheduler {
     pub fn new(runner: Arc<dyn Runner>) -> Scheduler {
         Scheduler { runner, state: Arc::default() }
+    }
+
+    pub fn runner(&self) -> &dyn Runner {
+        &*self.runner
     }
 
     /// Submits a job for `key` (the document) and waits for its outcome.
@@ -148,7 +161,7 @@ mod tests {
     use tokio::sync::mpsc;
 
     use super::*;
-    use crate::engine::{Prompt, StopReason, StopRules};
+    use crate::engine::{StopReason, StopRules};
 
     /// A runner whose jobs finish when the test says so, or when cancelled.
     struct ScriptedRunner {

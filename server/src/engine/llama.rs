@@ -56,7 +56,11 @@ pub(super) fn run_owner(
         .with_n_batch(config.batch_size)
         .with_n_ubatch(config.batch_size)
         .with_n_threads(threads)
-        .with_n_threads_batch(threads);
+        .with_n_threads_batch(threads)
+        // Two sequences (see `Session`) sharing one cache, so a pre-warmed
+        // prompt can share its prefix cells with the active one.
+        .with_n_seq_max(2)
+        .with_kv_unified(true);
     let Ok(backend) = backend() else { return refuse_jobs(inbox) };
     let context = match model.new_context(backend, context_params) {
         Ok(context) => context,
@@ -82,8 +86,31 @@ pub(super) fn run_owner(
     on_event(EngineEvent::Ready(info));
 
     let mut session = Session::new(&model, context, config.batch_size as usize);
-    while let Ok(command) = inbox.recv() {
+    // A command that arrived while pre-warming, to handle next.
+    let mut stashed: Option<Command> = None;
+    loop {
+        let command = match stashed.take() {
+            Some(command) => command,
+            None => match inbox.recv() {
+                Ok(command) => command,
+                Err(_) => break,
+            },
+        };
         match command {
+            Command::Prewarm(prompt) => {
+                // Pre-warming is for idle time only: newer work wins.
+                if let Ok(next) = inbox.try_recv() {
+                    stashed = Some(next);
+                    continue;
+                }
+                session.prewarm(&prompt, &mut || match inbox.try_recv() {
+                    Ok(next) => {
+                        stashed = Some(next);
+                        true
+                    }
+                    Err(_) => false,
+                });
+            }
             Command::Generate(job, reply) => {
                 if job.cancel.is_cancelled() || reply.is_closed() {
                     let _ = reply.send(Err(JobError::Cancelled));
@@ -109,6 +136,7 @@ fn refuse_jobs(inbox: &mpsc::Receiver<Command>) {
             Command::Generate(_, reply) => {
                 let _ = reply.send(Err(JobError::Stopped));
             }
+            Command::Prewarm(_) => {}
             Command::Shutdown => break,
         }
     }
@@ -161,15 +189,25 @@ fn load(
     Ok((model, info))
 }
 
-/// The long-lived context and what its KV cache holds (sequence 0).
+/// The long-lived context and what its KV cache holds.
+///
+/// The cache holds two sequences (slots). The active slot holds the prompt of
+/// the last completion; the other holds a pre-warmed prompt for where the user
+/// is likely to go next (the line after an accepted suggestion). A job runs in
+/// whichever slot shares the longer prefix with its prompt, so pre-warming
+/// never costs the user the cache they are typing against.
 struct Session<'m> {
     model: &'m LlamaModel,
     context: LlamaContext<'m>,
-    /// The tokens whose keys and values are in the cache, in order.
-    cached: Vec<LlamaToken>,
+    slots: [Vec<LlamaToken>; 2],
+    active: usize,
     batch: LlamaBatch<'static>,
     batch_size: usize,
 }
+
+/// Tokens evaluated between checks for newer work while pre-warming, so a
+/// real request waits at most this many tokens' worth of prefill.
+const PREWARM_CHUNK: usize = 32;
 
 impl<'m> Session<'m> {
     fn new(model: &'m LlamaModel, context: LlamaContext<'m>, batch_size: usize) -> Session<'m> {
@@ -177,17 +215,18 @@ impl<'m> Session<'m> {
         Session {
             model,
             context,
-            cached: Vec::new(),
-            batch: LlamaBatch::new(batch_size, 1),
+            slots: [Vec::new(), Vec::new()],
+            active: 0,
+            batch: LlamaBatch::new(batch_size, 2),
             batch_size,
         }
     }
 
-    fn tokenize(&self, job: &Job) -> Result<Vec<LlamaToken>, JobError> {
+    fn tokenize(&self, prompt: &super::Prompt) -> Result<Vec<LlamaToken>, JobError> {
         let model = self.model;
         let vocab = model.vocab();
         let mut tokens = Vec::new();
-        for piece in &job.prompt.pieces {
+        for piece in &prompt.pieces {
             match piece {
                 Piece::Text(text) => tokens.extend(vocab.tokenize(text.as_bytes(), false, false)),
                 Piece::Special(marker) => {
@@ -203,7 +242,7 @@ impl<'m> Session<'m> {
 
     fn generate(&mut self, job: &Job) -> Result<Generation, JobError> {
         let started = Instant::now();
-        let prompt = self.tokenize(job)?;
+        let prompt = self.tokenize(&job.prompt)?;
         let context_len = self.context.n_ctx() as usize;
         let reserve = job.max_tokens as usize;
         if prompt.is_empty() || prompt.len() + reserve > context_len {
@@ -214,9 +253,14 @@ impl<'m> Session<'m> {
             });
         }
 
-        let keep = reusable_prefix(&self.cached, &prompt);
-        self.forget_from(keep)?;
-        self.evaluate(&prompt[keep..], &job.cancel)?;
+        let reuse = |slot: usize| reusable_prefix(&self.slots[slot], &prompt);
+        let slot =
+            if reuse(1 - self.active) > reuse(self.active) { 1 - self.active } else { self.active };
+        self.active = slot;
+        let keep = reuse(slot);
+        self.forget_from(slot, keep);
+        self.make_room(slot, prompt.len() + reserve);
+        self.evaluate(slot, &prompt[keep..], &mut || job.cancel.is_cancelled())?;
         let prefill_time = started.elapsed();
 
         let model = self.model;
@@ -273,10 +317,10 @@ impl<'m> Session<'m> {
             if generated >= reserve {
                 break StopReason::MaxTokens;
             }
-            if started.elapsed() >= job.time_budget {
+            if decode_started.elapsed() >= job.time_budget {
                 break StopReason::TimeBudget;
             }
-            self.evaluate(&[token], &job.cancel)?;
+            self.evaluate(slot, &[token], &mut || job.cancel.is_cancelled())?;
         };
         Ok(Generation {
             text,
@@ -289,54 +333,110 @@ impl<'m> Session<'m> {
         })
     }
 
-    /// Drops cached tokens from position `keep` on.
-    fn forget_from(&mut self, keep: usize) -> Result<(), JobError> {
-        if keep < self.cached.len() {
-            let from = u32::try_from(keep).unwrap_or(u32::MAX);
-            match self.context.clear_kv_cache_seq(Some(0), Some(from), None) {
-                Ok(true) => {}
-                _ => {
-                    // A partial removal failed: start from an empty cache.
-                    self.context.clear_kv_cache();
-                    self.cached.clear();
-                    return Ok(());
-                }
-            }
-            self.cached.truncate(keep);
+    /// Evaluates `prompt` into the inactive slot, starting from whatever
+    /// either slot already shares with it, until done or `interrupted`.
+    fn prewarm(&mut self, prompt: &super::Prompt, interrupted: &mut dyn FnMut() -> bool) {
+        let Ok(tokens) = self.tokenize(prompt) else { return };
+        let context_len = self.context.n_ctx() as usize;
+        if tokens.is_empty() || tokens.len() >= context_len / 2 {
+            return;
         }
-        Ok(())
+        let target = 1 - self.active;
+        let from_active = reusable_prefix(&self.slots[self.active], &tokens);
+        let from_target = reusable_prefix(&self.slots[target], &tokens);
+        if from_active > from_target {
+            // Share the active slot's cells for the common prefix: a copy
+            // of sequence ids, not of data, in a unified cache.
+            self.forget_from(target, 0);
+            let len = u32::try_from(from_active).unwrap_or(u32::MAX);
+            if self
+                .context
+                .copy_kv_cache_seq(seq(self.active), seq(target), Some(0), Some(len))
+                .is_err()
+            {
+                return;
+            }
+            self.slots[target] = self.slots[self.active][..from_active].to_vec();
+        } else {
+            self.forget_from(target, from_target);
+        }
+        let keep = self.slots[target].len();
+        if keep >= tokens.len() - 1 {
+            return;
+        }
+        // Leave the last token for the job that comes: it needs its logits.
+        let tail = &tokens[keep..tokens.len() - 1];
+        for chunk in tail.chunks(PREWARM_CHUNK) {
+            if interrupted() || self.evaluate(target, chunk, &mut || false).is_err() {
+                return;
+            }
+        }
+        tracing::debug!("pre-warmed {} tokens ({} were cached)", tokens.len() - 1, keep);
     }
 
-    /// Evaluates `tokens` after the cached ones, in batches, checking for
-    /// cancellation between batches. The logits of the last token are kept.
+    /// Drops the slot's cached tokens from position `keep` on.
+    fn forget_from(&mut self, slot: usize, keep: usize) {
+        if keep >= self.slots[slot].len() {
+            return;
+        }
+        let from = u32::try_from(keep).unwrap_or(u32::MAX);
+        let id = u32::try_from(seq(slot)).unwrap_or_default();
+        match self.context.clear_kv_cache_seq(Some(id), Some(from), None) {
+            Ok(true) => self.slots[slot].truncate(keep),
+            _ => {
+                // A partial removal failed: drop the whole sequence.
+                let _ = self.context.clear_kv_cache_seq(Some(id), None, None);
+                self.slots[slot].clear();
+            }
+        }
+    }
+
+    /// Frees the other slot when both together would not fit the context.
+    fn make_room(&mut self, slot: usize, needed: usize) {
+        let other = 1 - slot;
+        let shared =
+            self.slots[slot].iter().zip(&self.slots[other]).take_while(|(a, b)| a == b).count();
+        let used = self.slots[slot].len().max(needed) + self.slots[other].len() - shared;
+        if used > self.context.n_ctx() as usize {
+            self.forget_from(other, 0);
+        }
+    }
+
+    /// Evaluates `tokens` after the slot's cached ones, in batches, checking
+    /// `cancelled` between batches. The logits of the last token are kept.
     fn evaluate(
         &mut self,
+        slot: usize,
         tokens: &[LlamaToken],
-        cancel: &super::CancelToken,
+        cancelled: &mut dyn FnMut() -> bool,
     ) -> Result<(), JobError> {
         let chunks = tokens.chunks(self.batch_size);
         let n_chunks = chunks.len();
         for (i, chunk) in chunks.enumerate() {
-            if i > 0 && cancel.is_cancelled() {
+            if i > 0 && cancelled() {
                 return Err(JobError::Cancelled);
             }
             self.batch.clear();
             let last_chunk = i + 1 == n_chunks;
             for (j, token) in chunk.iter().enumerate() {
-                let pos = i32::try_from(self.cached.len() + j).unwrap_or(i32::MAX);
+                let pos = i32::try_from(self.slots[slot].len() + j).unwrap_or(i32::MAX);
                 let wants_logits = last_chunk && j + 1 == chunk.len();
                 self.batch
-                    .add(*token, pos, &[0], wants_logits)
+                    .add(*token, pos, &[seq(slot)], wants_logits)
                     .map_err(|err| JobError::Decode(err.to_string()))?;
             }
             if let Err(err) = self.context.decode(&mut self.batch) {
-                // The cache may hold part of the batch: forget everything.
-                self.context.clear_kv_cache();
-                self.cached.clear();
+                // The cache may hold part of the batch: forget this slot.
+                self.forget_from(slot, 0);
                 return Err(JobError::Decode(err.to_string()));
             }
-            self.cached.extend_from_slice(chunk);
+            self.slots[slot].extend_from_slice(chunk);
         }
         Ok(())
     }
+}
+
+/// The llama.cpp sequence id of a slot.
+fn seq(slot: usize) -> i32 {
+    i32::try_from(slot).unwrap_or_default()
 }

@@ -164,6 +164,9 @@ impl CancelToken {
 pub struct Job {
     pub prompt: Prompt,
     pub max_tokens: u32,
+    /// Wall-clock limit for generating, counted from the first generated
+    /// token: prefill is bounded by the prompt's size, and counting it here
+    /// would make the suggestion depend on how busy the machine is.
     pub time_budget: Duration,
     pub stop: StopRules,
     pub sampling: Sampling,
@@ -216,6 +219,8 @@ type Reply = tokio::sync::oneshot::Sender<Result<Generation, JobError>>;
 
 enum Command {
     Generate(Box<Job>, Reply),
+    /// Evaluate a prompt into the spare cache slot while idle.
+    Prewarm(Prompt),
     Shutdown,
 }
 
@@ -237,6 +242,13 @@ impl EngineHandle {
             let _ = reply.send(Err(JobError::Stopped));
         }
         answer
+    }
+
+    /// Asks the engine to evaluate `prompt` into its spare cache slot when it
+    /// has nothing else to do, so a request with that prompt (or one that
+    /// extends it) later costs only its new tokens. Newer work interrupts it.
+    pub fn prewarm(&self, prompt: Prompt) {
+        let _ = self.commands.send(Command::Prewarm(prompt));
     }
 
     /// Runs a job and waits for it; for the command line and benchmarks.
