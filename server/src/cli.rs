@@ -125,29 +125,31 @@ pub fn complete(options: &CompleteOptions) -> anyhow::Result<()> {
 
     let mut out = std::io::stdout().lock();
     if options.json {
-        let generation = &completion.generation;
+        let generation = completion.generation.as_ref();
         let ms = |d: Duration| d.as_secs_f64() * 1000.0;
         let report = serde_json::json!({
             "text": completion.text,
-            "raw": generation.text,
+            "raw": generation.map(|it| &it.text),
             "latency_ms": ms(latency),
             "load_ms": ms(load_time),
-            "prompt_tokens": generation.prompt_tokens,
-            "generated_tokens": generation.generated_tokens,
-            "prefill_ms": ms(generation.prefill_time),
-            "decode_ms": ms(generation.decode_time),
+            "prompt_tokens": generation.map(|it| it.prompt_tokens),
+            "generated_tokens": generation.map(|it| it.generated_tokens),
+            "prefill_ms": generation.map(|it| ms(it.prefill_time)),
+            "decode_ms": generation.map(|it| ms(it.decode_time)),
         });
         writeln!(out, "{report}")?;
     } else {
         let line_start = text.line_to_byte(text.byte_to_line(cursor));
         let before = text.byte_slice(line_start..cursor).to_string();
-        tracing::info!(
-            "completed in {:.0} ms ({} prompt tokens, {} generated; model loaded in {:.1} s)",
-            latency.as_secs_f64() * 1000.0,
-            completion.generation.prompt_tokens,
-            completion.generation.generated_tokens,
-            load_time.as_secs_f64()
-        );
+        if let Some(generation) = &completion.generation {
+            tracing::info!(
+                "completed in {:.0} ms ({} prompt tokens, {} generated; model loaded in {:.1} s)",
+                latency.as_secs_f64() * 1000.0,
+                generation.prompt_tokens,
+                generation.generated_tokens,
+                load_time.as_secs_f64()
+            );
+        }
         match &completion.text {
             Some(text) => writeln!(out, "{before}\u{1b}[2m{text}\u{1b}[0m")?,
             None => writeln!(out, "(no suggestion)")?,

@@ -84,6 +84,7 @@ impl Config {
             max_lines: c.max_lines,
             time_budget: Duration::from_millis(c.time_budget_ms),
             sampling: c.sampling.clone(),
+            use_cache: true,
         }
     }
 }

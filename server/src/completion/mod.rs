@@ -3,6 +3,7 @@
 //! `Completer` is what the protocol layer and the `hearth complete` command
 //! both call, so the command line exercises exactly the editor's pipeline.
 
+pub mod cache;
 pub mod postprocess;
 pub mod scheduler;
 
@@ -33,6 +34,9 @@ pub struct CompletionConfig {
     /// Wall-clock budget for one generation.
     pub time_budget: Duration,
     pub sampling: Sampling,
+    /// Answer from recent suggestions when the text around the cursor allows
+    /// it (typing ahead, coming back). Benchmarks of the engine turn it off.
+    pub use_cache: bool,
 }
 
 impl Default for CompletionConfig {
@@ -44,6 +48,7 @@ impl Default for CompletionConfig {
             max_lines: 8,
             time_budget: Duration::from_secs(5),
             sampling: Sampling::default(),
+            use_cache: true,
         }
     }
 }
@@ -61,12 +66,13 @@ pub struct CompletionRequest<'a> {
 }
 
 /// The answer to one request: the suggestion to insert at the cursor, if
-/// post-processing left one, and the engine's figures.
+/// post-processing left one, and the engine's figures (none when the answer
+/// came from the cache).
 #[derive(Clone, Debug)]
 pub struct Completion {
     pub text: Option<String>,
     pub mode: Mode,
-    pub generation: Generation,
+    pub generation: Option<Generation>,
 }
 
 /// Why there is no suggestion.
@@ -80,16 +86,43 @@ pub enum CompletionError {
     Engine(#[from] JobError),
 }
 
+/// Splits the typed part of the line into what goes into the prompt and what
+/// the generation must begin with.
+///
+/// A half-typed word at the cursor (`values.ite`) is taken out of the prompt
+/// and required of the output instead (token healing): tokenized on its own,
+/// `ite` is not how the model ever saw `iter` begin, and it would continue
+/// the fragment as if it were a whole word. Indentation alone is left out
+/// too: the model writes it itself, and a prompt ending in spaces makes it
+/// write one too many.
+fn split_for_healing(ctx: &FimContext) -> (&str, String) {
+    let is_word = |c: char| c.is_alphanumeric() || c == '_';
+    let middle = ctx.middle.as_str();
+    let at_word_end = !ctx.line_after_cursor.starts_with(is_word);
+    let fragment_len: usize = if at_word_end {
+        middle.chars().rev().take_while(|c| is_word(*c)).take(24).map(char::len_utf8).sum()
+    } else {
+        0
+    };
+    let kept = &middle[..middle.len() - fragment_len];
+    match (kept.trim().is_empty(), fragment_len) {
+        (true, 0) => ("", String::new()),
+        (true, _) => ("", middle.to_owned()),
+        (false, _) => (kept, middle[kept.len()..].to_owned()),
+    }
+}
+
 /// The completion pipeline for one loaded model.
 pub struct Completer {
     scheduler: Scheduler,
     fim: FimFamily,
     config: CompletionConfig,
+    cache: parking_lot::Mutex<cache::SuggestionCache>,
 }
 
 impl Completer {
     pub fn new(runner: Arc<dyn Runner>, fim: FimFamily, config: CompletionConfig) -> Completer {
-        Completer { scheduler: Scheduler::new(runner), fim, config }
+        Completer { scheduler: Scheduler::new(runner), fim, config, cache: Default::default() }
     }
 
     pub fn fim_family(&self) -> FimFamily {
@@ -99,16 +132,14 @@ impl Completer {
     /// Builds the context and the engine job for a request (pure).
     pub fn prepare(&self, request: &CompletionRequest<'_>) -> (FimContext, Job) {
         let ctx = context::build(request.text, request.cursor, &self.config.context);
+        let (middle, required_prefix) = split_for_healing(&ctx);
         let prompt = self.fim.build(&FimParts {
             repo_name: request.repo_name,
             path: request.path,
             other_files: &[],
             prefix: &ctx.prefix,
             suffix: &ctx.suffix,
-            // Trailing indentation alone makes the model emit a space too many;
-            // it writes the indentation itself (post-processing removes what
-            // is already typed).
-            middle: if ctx.middle.trim().is_empty() { "" } else { &ctx.middle },
+            middle,
         });
         let (max_tokens, stop) = match ctx.mode {
             Mode::SingleLine => (
@@ -132,6 +163,7 @@ impl Completer {
             sampling: self.config.sampling.clone(),
             cancel: CancelToken::new(),
             stream: None,
+            required_prefix,
         };
         (ctx, job)
     }
@@ -142,6 +174,11 @@ impl Completer {
         request: &CompletionRequest<'_>,
     ) -> Result<Completion, CompletionError> {
         let (ctx, job) = self.prepare(request);
+        let cached = if self.config.use_cache { self.cache.lock().lookup(&ctx) } else { None };
+        if let Some(text) = cached {
+            return Ok(Completion { text: Some(text), mode: ctx.mode, generation: None });
+        }
+        let required_prefix = job.required_prefix.clone();
         let generation = match self.scheduler.submit(request.key, job).await {
             Outcome::Done(generation) => generation,
             Outcome::Superseded => return Err(CompletionError::Superseded),
@@ -157,11 +194,17 @@ impl Completer {
             generation.prefill_time,
             generation.decode_time
         );
-        let text = postprocess::clean(&generation.text, &ctx);
+        // The healed part was typed already; a generation that stopped
+        // before spelling it out has nothing to add.
+        let text = generation
+            .text
+            .strip_prefix(required_prefix.as_str())
+            .and_then(|raw| postprocess::clean(raw, &ctx));
         if let Some(suggestion) = &text {
+            self.cache.lock().insert(&ctx, suggestion);
             self.prewarm_next_line(request, &ctx, suggestion);
         }
-        Ok(Completion { text, mode: ctx.mode, generation })
+        Ok(Completion { text, mode: ctx.mode, generation: Some(generation) })
     }
 
     /// Asks the engine to pre-warm the prompt the user will most likely ask
@@ -192,5 +235,32 @@ impl Completer {
         let next = CompletionRequest { text: &accepted, cursor, ..*request };
         let (_, job) = self.prepare(&next);
         self.scheduler.runner().prewarm(job.prompt);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use ropey::Rope;
+
+    use super::*;
+    use crate::context::build;
+
+    fn split(fixture: &str) -> (String, String) {
+        let cursor = fixture.find("$0").unwrap();
+        let ctx =
+            build(&Rope::from_str(&fixture.replace("$0", "")), cursor, &ContextConfig::default());
+        let (middle, required) = split_for_healing(&ctx);
+        (middle.to_owned(), required)
+    }
+
+    #[test]
+    fn half_typed_words_are_healed() {
+        let s = |a: &str, b: &str| (a.to_owned(), b.to_owned());
+        assert_eq!(split("    let n = values.ite$0\n"), s("    let n = values.", "ite"));
+        assert_eq!(split("    let n = values.$0\n"), s("    let n = values.", ""));
+        // Inside a word the fragment is not the word's end: nothing to heal.
+        assert_eq!(split("    let n = val$0ues;\n"), s("    let n = val", ""));
+        assert_eq!(split("    ret$0\n"), s("", "    ret"));
+        assert_eq!(split("    $0\n"), s("", ""));
     }
 }

@@ -214,6 +214,7 @@ mod tests {
             sampling: crate::engine::Sampling::default(),
             cancel: CancelToken::new(),
             stream: None,
+            required_prefix: String::new(),
         }
     }
 

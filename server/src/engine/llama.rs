@@ -201,6 +201,8 @@ struct Session<'m> {
     context: LlamaContext<'m>,
     slots: [Vec<LlamaToken>; 2],
     active: usize,
+    /// Every token's text, for constrained (healing) steps; built on first use.
+    pieces: Vec<Vec<u8>>,
     batch: LlamaBatch<'static>,
     batch_size: usize,
 }
@@ -217,6 +219,7 @@ impl<'m> Session<'m> {
             context,
             slots: [Vec::new(), Vec::new()],
             active: 0,
+            pieces: Vec::new(),
             batch: LlamaBatch::new(batch_size, 2),
             batch_size,
         }
@@ -284,7 +287,18 @@ impl<'m> Session<'m> {
             if job.cancel.is_cancelled() {
                 return Err(JobError::Cancelled);
             }
-            let token = sampler.sample(&self.context, self.batch.n_tokens() - 1);
+            let logits_at = self.batch.n_tokens() - 1;
+            let written = text.len() + bytes.len();
+            let token = if written < job.required_prefix.len() {
+                let mut have = text.as_bytes().to_vec();
+                have.extend_from_slice(&bytes);
+                match self.healing_token(job.required_prefix.as_bytes(), &have, logits_at) {
+                    Some(token) => token,
+                    None => break StopReason::EndOfGeneration,
+                }
+            } else {
+                sampler.sample(&self.context, logits_at)
+            };
             if vocab.is_eog(token) || vocab.is_control(token) {
                 break StopReason::EndOfGeneration;
             }
@@ -331,6 +345,46 @@ impl<'m> Session<'m> {
             prefill_time,
             decode_time: decode_started.elapsed(),
         })
+    }
+
+    /// The most likely token that keeps the output consistent with the
+    /// required prefix: its text continues what is written so far and either
+    /// covers the rest of the prefix or is part of it.
+    fn healing_token(
+        &mut self,
+        required: &[u8],
+        written: &[u8],
+        logits_at: i32,
+    ) -> Option<LlamaToken> {
+        if !required.starts_with(written) {
+            return None;
+        }
+        let rest = &required[written.len()..];
+        if self.pieces.is_empty() {
+            let model = self.model;
+            let vocab = model.vocab();
+            self.pieces = (0..vocab.n_tokens())
+                .map(|id| {
+                    let token = LlamaToken(id);
+                    if vocab.is_control(token) {
+                        Vec::new()
+                    } else {
+                        vocab.token_to_piece(token, false, None)
+                    }
+                })
+                .collect();
+        }
+        let logits = self.context.get_logits_ith(logits_at);
+        self.pieces
+            .iter()
+            .zip(logits)
+            .enumerate()
+            .filter(|(_, (piece, _))| {
+                !piece.is_empty() && (piece.starts_with(rest) || rest.starts_with(piece))
+            })
+            .max_by(|a, b| a.1.1.total_cmp(b.1.1))
+            .and_then(|(id, _)| i32::try_from(id).ok())
+            .map(LlamaToken)
     }
 
     /// Evaluates `prompt` into the inactive slot, starting from whatever

@@ -174,6 +174,11 @@ pub struct Job {
     /// Receives the text as it is generated, piece by piece, so a caller can
     /// show or judge it before the job ends.
     pub stream: Option<tokio::sync::mpsc::UnboundedSender<String>>,
+    /// Text the generation must begin with (token healing): the caller took
+    /// the end of a half-typed word out of the prompt, and the first tokens
+    /// are chosen, best first, among those that spell it. The generated text
+    /// includes it.
+    pub required_prefix: String,
 }
 
 /// Why generation ended.

@@ -1,0 +1,113 @@
+//! Recent suggestions, to answer without the model.
+//!
+//! One structure serves two purposes. Typing ahead: when the user types the
+//! first characters of the suggestion on screen, the rest of it is still the
+//! answer, so it comes back at once. Coming back: asking again in a state seen
+//! recently (same text around the cursor) returns the same suggestion. Entries
+//! match on the exact prefix and suffix windows the model saw, so a suggestion
+//! is never reused after the surrounding text changed.
+
+use std::collections::VecDeque;
+
+use crate::context::FimContext;
+
+/// How many suggestions are kept.
+const CAPACITY: usize = 64;
+
+#[derive(Default)]
+pub struct SuggestionCache {
+    /// Most recently used first.
+    entries: VecDeque<Entry>,
+}
+
+struct Entry {
+    prefix: String,
+    suffix: String,
+    /// The cursor line up to the cursor, followed by the suggestion.
+    line: String,
+}
+
+impl SuggestionCache {
+    /// The rest of a cached suggestion that continues what is typed at `ctx`.
+    pub fn lookup(&mut self, ctx: &FimContext) -> Option<String> {
+        let found = self.entries.iter().position(|entry| {
+            entry.prefix == ctx.prefix
+                && entry.suffix == ctx.suffix
+                && entry.line.len() > ctx.middle.len()
+                && entry.line.starts_with(&ctx.middle)
+                && !entry.line[ctx.middle.len()..].trim().is_empty()
+        })?;
+        let entry = self.entries.remove(found)?;
+        let rest = entry.line[ctx.middle.len()..].to_owned();
+        self.entries.push_front(entry);
+        Some(rest)
+    }
+
+    pub fn insert(&mut self, ctx: &FimContext, suggestion: &str) {
+        let line = format!("{}{suggestion}", ctx.middle);
+        self.entries
+            .retain(|it| !(it.prefix == ctx.prefix && it.suffix == ctx.suffix && it.line == line));
+        self.entries.push_front(Entry {
+            prefix: ctx.prefix.clone(),
+            suffix: ctx.suffix.clone(),
+            line,
+        });
+        self.entries.truncate(CAPACITY);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use ropey::Rope;
+
+    use super::*;
+    use crate::context::{ContextConfig, build};
+
+    fn ctx(fixture: &str) -> FimContext {
+        let cursor = fixture.find("$0").unwrap();
+        build(&Rope::from_str(&fixture.replace("$0", "")), cursor, &ContextConfig::default())
+    }
+
+    #[test]
+    fn typing_the_suggestion_keeps_the_rest() {
+        let mut cache = SuggestionCache::default();
+        cache.insert(&ctx("fn f() {\n    let x$0\n}\n"), " = vec![1, 2];");
+        assert_eq!(
+            cache.lookup(&ctx("fn f() {\n    let x $0\n}\n")).as_deref(),
+            Some("= vec![1, 2];")
+        );
+        assert_eq!(
+            cache.lookup(&ctx("fn f() {\n    let x = vec!$0\n}\n")).as_deref(),
+            Some("[1, 2];")
+        );
+        // Backspace returns to a state seen before.
+        assert_eq!(
+            cache.lookup(&ctx("fn f() {\n    let x$0\n}\n")).as_deref(),
+            Some(" = vec![1, 2];")
+        );
+    }
+
+    #[test]
+    fn a_different_keystroke_or_context_misses() {
+        let mut cache = SuggestionCache::default();
+        cache.insert(&ctx("fn f() {\n    let x$0\n}\n"), " = 1;");
+        assert_eq!(cache.lookup(&ctx("fn f() {\n    let xy$0\n}\n")), None);
+        assert_eq!(cache.lookup(&ctx("fn g() {\n    let x$0\n}\n")), None);
+        assert_eq!(cache.lookup(&ctx("fn f() {\n    let x$0\n}\n// more\n")), None);
+        // Nothing is left to suggest once the suggestion is typed out.
+        assert_eq!(cache.lookup(&ctx("fn f() {\n    let x = 1;$0\n}\n")), None);
+    }
+
+    #[test]
+    fn keeps_the_most_recent_entries() {
+        let mut cache = SuggestionCache::default();
+        for i in 0..CAPACITY + 5 {
+            cache.insert(&ctx(&format!("let v{i}$0")), " = 0;");
+        }
+        assert_eq!(cache.lookup(&ctx("let v0$0")), None);
+        assert_eq!(
+            cache.lookup(&ctx(&format!("let v{}$0", CAPACITY + 4))).as_deref(),
+            Some(" = 0;")
+        );
+    }
+}
