@@ -69,31 +69,12 @@ fn main() {
     println!("|---|---|---|---|---|---|---|");
     let mut rates = Vec::new();
     for target in [512usize, 1500, 3000] {
-        let completion_config = CompletionConfig {
-            // Code runs at about four bytes a token; a fifth of the window
-            // follows the cursor.
-            context: ContextConfig { prefix_bytes: target * 4, suffix_bytes: target },
-            max_tokens_line: 24,
-            time_budget: Duration::from_secs(30),
-            // The engine is measured here, not the suggestion cache.
-            use_cache: false,
-            ..CompletionConfig::default()
-        };
-        let completer = Completer::new(Arc::new(engine.handle()), fim, completion_config);
+        // Code runs at about four bytes a token; a fifth of the window
+        // follows the cursor.
+        let completer =
+            Completer::new(Arc::new(engine.handle()), fim, bench_config(target * 4, target));
         let mut session = Typing::new(&corpus, target * 4 + 2000);
-        let complete = |session: &Typing| -> (Duration, Completion) {
-            let text = Rope::from_str(&session.document());
-            let request = CompletionRequest {
-                key: "bench",
-                text: &text,
-                cursor: session.cursor(),
-                path: "src/bench.rs",
-                repo_name: "hearth",
-            };
-            let started = Instant::now();
-            let completion = runtime.block_on(completer.complete(&request)).expect("a completion");
-            (started.elapsed(), completion)
-        };
+        let complete = |session: &Typing| timed_completion(&runtime, &completer, session);
 
         // Cold: nothing of this prompt is cached (the previous size used
         // another window of the corpus).
@@ -151,30 +132,15 @@ fn main() {
     // Contention: another program keeps one core busy, as a compiler does.
     // Both phases replay the same keystrokes from the same state, so greedy
     // decoding writes the same suggestions and only the machine differs.
-    let completion_config = CompletionConfig {
-        context: ContextConfig { prefix_bytes: 4000, suffix_bytes: 1000 },
-        max_tokens_line: 24,
-        time_budget: Duration::from_secs(30),
-        ..CompletionConfig::default()
-    };
-    let completer = Completer::new(Arc::new(engine.handle()), fim, completion_config);
+    let completer = Completer::new(Arc::new(engine.handle()), fim, bench_config(4000, 1000));
     let keystrokes = |session: &mut Typing| -> Duration {
         let mut times = Vec::new();
         for i in 0..6 {
             session.type_char();
-            let text = Rope::from_str(&session.document());
-            let request = CompletionRequest {
-                key: "bench",
-                text: &text,
-                cursor: session.cursor(),
-                path: "src/bench.rs",
-                repo_name: "hearth",
-            };
-            let started = Instant::now();
-            runtime.block_on(completer.complete(&request)).expect("a completion");
+            let (latency, _) = timed_completion(&runtime, &completer, session);
             // The first keystroke of a phase re-reads the line: not timed.
             if i > 0 {
-                times.push(started.elapsed());
+                times.push(latency);
             }
         }
         median(times)
@@ -196,6 +162,38 @@ fn main() {
         peak_rss_kb() / 1024,
         info.file_size / 1_000_000
     );
+}
+
+/// Limits for measuring the engine: short single-line suggestions, no time
+/// limit, and no suggestion cache (every figure is a model call).
+fn bench_config(prefix_bytes: usize, suffix_bytes: usize) -> CompletionConfig {
+    CompletionConfig {
+        context: ContextConfig { prefix_bytes, suffix_bytes },
+        max_tokens_line: 24,
+        time_budget: Duration::from_secs(30),
+        use_cache: false,
+        ..CompletionConfig::default()
+    }
+}
+
+/// One completion at the typist's cursor, timed.
+fn timed_completion(
+    runtime: &tokio::runtime::Runtime,
+    completer: &Completer,
+    session: &Typing<'_>,
+) -> (Duration, Completion) {
+    let text = Rope::from_str(&session.document());
+    let request = CompletionRequest {
+        key: "bench",
+        text: &text,
+        cursor: session.cursor(),
+        path: "src/bench.rs",
+        repo_name: "hearth",
+        lang: Some(hearth_grammars::Lang::Rust),
+    };
+    let started = Instant::now();
+    let completion = runtime.block_on(completer.complete(&request)).expect("a completion");
+    (started.elapsed(), completion)
 }
 
 /// A user writing the corpus line by line: the document holds everything

@@ -12,6 +12,7 @@ use std::{
 };
 
 use anyhow::{Context, bail};
+use hearth_grammars::Lang;
 use ropey::Rope;
 
 use crate::{
@@ -113,8 +114,16 @@ pub fn complete(options: &CompleteOptions) -> anyhow::Result<()> {
         .context("the model has no fill-in-the-middle tokens that Hearth knows")?;
     let completer = Completer::new(Arc::new(engine.handle()), fim, config.completion_config());
     let (repo_name, path) = names_for(&options.location.path);
-    let request =
-        CompletionRequest { key: "cli", text: &text, cursor, path: &path, repo_name: &repo_name };
+    let lang =
+        options.location.path.extension().and_then(|it| it.to_str()).and_then(Lang::from_extension);
+    let request = CompletionRequest {
+        key: "cli",
+        text: &text,
+        cursor,
+        path: &path,
+        repo_name: &repo_name,
+        lang,
+    };
 
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let started = Instant::now();

@@ -58,15 +58,8 @@ impl SuggestionCache {
 
 #[cfg(test)]
 mod tests {
-    use ropey::Rope;
-
     use super::*;
-    use crate::context::{ContextConfig, build};
-
-    fn ctx(fixture: &str) -> FimContext {
-        let cursor = fixture.find("$0").unwrap();
-        build(&Rope::from_str(&fixture.replace("$0", "")), cursor, &ContextConfig::default())
-    }
+    use crate::context::fixture as ctx;
 
     #[test]
     fn typing_the_suggestion_keeps_the_rest() {

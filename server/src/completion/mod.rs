@@ -6,9 +6,11 @@
 pub mod cache;
 pub mod postprocess;
 pub mod scheduler;
+pub mod syntax_check;
 
 use std::{sync::Arc, time::Duration};
 
+use hearth_grammars::Lang;
 use ropey::Rope;
 
 use crate::{
@@ -63,6 +65,8 @@ pub struct CompletionRequest<'a> {
     /// The file's path relative to the workspace, as the model should see it.
     pub path: &'a str,
     pub repo_name: &'a str,
+    /// The document's language, for syntax checks; `None` for plain text.
+    pub lang: Option<Lang>,
 }
 
 /// The answer to one request: the suggestion to insert at the cursor, if
@@ -199,7 +203,11 @@ impl Completer {
         let text = generation
             .text
             .strip_prefix(required_prefix.as_str())
-            .and_then(|raw| postprocess::clean(raw, &ctx));
+            .and_then(|raw| postprocess::clean(raw, &ctx))
+            .and_then(|text| match request.lang {
+                Some(lang) => syntax_check::keep_syntax_clean(lang, &ctx, &text),
+                None => Some(text),
+            });
         if let Some(suggestion) = &text {
             self.cache.lock().insert(&ctx, suggestion);
             self.prewarm_next_line(request, &ctx, suggestion);
@@ -240,15 +248,11 @@ impl Completer {
 
 #[cfg(test)]
 mod tests {
-    use ropey::Rope;
-
     use super::*;
-    use crate::context::build;
+    use crate::context::fixture;
 
-    fn split(fixture: &str) -> (String, String) {
-        let cursor = fixture.find("$0").unwrap();
-        let ctx =
-            build(&Rope::from_str(&fixture.replace("$0", "")), cursor, &ContextConfig::default());
+    fn split(text: &str) -> (String, String) {
+        let ctx = fixture(text);
         let (middle, required) = split_for_healing(&ctx);
         (middle.to_owned(), required)
     }

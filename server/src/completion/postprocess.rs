@@ -77,15 +77,8 @@ fn cut_at_dedent(raw: &str, typed: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use ropey::Rope;
-
     use super::*;
-    use crate::context::{ContextConfig, build};
-
-    fn ctx(fixture: &str) -> FimContext {
-        let cursor = fixture.find("$0").unwrap();
-        build(&Rope::from_str(&fixture.replace("$0", "")), cursor, &ContextConfig::default())
-    }
+    use crate::context::fixture as ctx;
 
     #[test]
     fn single_line_stops_at_the_newline() {

@@ -93,12 +93,20 @@ pub fn build(text: &Rope, cursor: usize, config: &ContextConfig) -> FimContext {
     }
 }
 
+/// The context at the `$0` marker of a fixture, with the default budgets;
+/// shared by the tests of the modules that consume contexts.
+#[cfg(test)]
+pub(crate) fn fixture(fixture: &str) -> FimContext {
+    let (text, cursor) = tests::at_cursor(fixture);
+    build(&text, cursor, &ContextConfig::default())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     /// Splits a fixture at its `$0` marker.
-    fn at_cursor(fixture: &str) -> (Rope, usize) {
+    pub(super) fn at_cursor(fixture: &str) -> (Rope, usize) {
         let cursor = fixture.find("$0").expect("fixture has a $0 cursor");
         (Rope::from_str(&fixture.replace("$0", "")), cursor)
     }

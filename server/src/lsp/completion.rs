@@ -66,6 +66,7 @@ async fn run(pinned: &Pinned) -> Option<String> {
         cursor: pinned.cursor,
         path: &pinned.path,
         repo_name: &pinned.repo_name,
+        lang: pinned.snapshot.lang,
     };
     match completer.complete(&request).await {
         Ok(completion) => completion.text,
