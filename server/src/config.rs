@@ -14,7 +14,7 @@ use std::{
 use serde::Deserialize;
 
 use crate::{
-    completion::CompletionConfig,
+    completion::{CompletionConfig, Pipeline},
     context::{ContextConfig, fim::FimFamily},
     engine::Sampling,
 };
@@ -56,6 +56,9 @@ pub struct CompletionSettings {
     pub suffix_bytes: usize,
     /// Token choice; temperature 0 means greedy.
     pub sampling: Sampling,
+    /// `full`, or `rawFim`: plain FIM without Hearth's context building,
+    /// post-processing and caches, as a baseline for evaluation.
+    pub pipeline: Pipeline,
 }
 
 impl Default for CompletionSettings {
@@ -69,6 +72,7 @@ impl Default for CompletionSettings {
             prefix_bytes: defaults.context.prefix_bytes,
             suffix_bytes: defaults.context.suffix_bytes,
             sampling: defaults.sampling,
+            pipeline: defaults.pipeline,
         }
     }
 }
@@ -85,6 +89,7 @@ impl Config {
             time_budget: Duration::from_millis(c.time_budget_ms),
             sampling: c.sampling.clone(),
             use_cache: true,
+            pipeline: c.pipeline,
         }
     }
 }

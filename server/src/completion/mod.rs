@@ -39,6 +39,19 @@ pub struct CompletionConfig {
     /// Answer from recent suggestions when the text around the cursor allows
     /// it (typing ahead, coming back). Benchmarks of the engine turn it off.
     pub use_cache: bool,
+    pub pipeline: Pipeline,
+}
+
+/// What is done around the model.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Pipeline {
+    /// Anchored context, token healing, post-processing, syntax check, caches.
+    #[default]
+    Full,
+    /// A baseline for evaluation: plain FIM with the cursor as the hole, the
+    /// same windows and limits, and the model's text as it comes.
+    RawFim,
 }
 
 impl Default for CompletionConfig {
@@ -51,6 +64,7 @@ impl Default for CompletionConfig {
             time_budget: Duration::from_secs(5),
             sampling: Sampling::default(),
             use_cache: true,
+            pipeline: Pipeline::Full,
         }
     }
 }
@@ -136,12 +150,22 @@ impl Completer {
     /// Builds the context and the engine job for a request (pure).
     pub fn prepare(&self, request: &CompletionRequest<'_>) -> (FimContext, Job) {
         let ctx = context::build(request.text, request.cursor, &self.config.context);
-        let (middle, required_prefix) = split_for_healing(&ctx);
+        let raw_prefix;
+        let (prefix, middle, required_prefix) = match self.config.pipeline {
+            Pipeline::Full => {
+                let (middle, required_prefix) = split_for_healing(&ctx);
+                (ctx.prefix.as_str(), middle, required_prefix)
+            }
+            Pipeline::RawFim => {
+                raw_prefix = format!("{}{}", ctx.prefix, ctx.middle);
+                (raw_prefix.as_str(), "", String::new())
+            }
+        };
         let prompt = self.fim.build(&FimParts {
             repo_name: request.repo_name,
             path: request.path,
             other_files: &[],
-            prefix: &ctx.prefix,
+            prefix,
             suffix: &ctx.suffix,
             middle,
         });
@@ -178,7 +202,9 @@ impl Completer {
         request: &CompletionRequest<'_>,
     ) -> Result<Completion, CompletionError> {
         let (ctx, job) = self.prepare(request);
-        let cached = if self.config.use_cache { self.cache.lock().lookup(&ctx) } else { None };
+        let full = self.config.pipeline == Pipeline::Full;
+        let cached =
+            if self.config.use_cache && full { self.cache.lock().lookup(&ctx) } else { None };
         if let Some(text) = cached {
             return Ok(Completion { text: Some(text), mode: ctx.mode, generation: None });
         }
@@ -198,6 +224,10 @@ impl Completer {
             generation.prefill_time,
             generation.decode_time
         );
+        if !full {
+            let text = Some(generation.text.clone()).filter(|it| !it.trim().is_empty());
+            return Ok(Completion { text, mode: ctx.mode, generation: Some(generation) });
+        }
         // The healed part was typed already; a generation that stopped
         // before spelling it out has nothing to add.
         let text = generation
