@@ -5,7 +5,7 @@
 //! 0.12), one clearly labelled, pre-selected completion item for the others
 //! (Helix, Zed).
 
-use std::sync::Arc;
+use std::{sync::Arc, time::Duration};
 
 use tower_lsp_server::{
     gen_lsp_types::{
@@ -18,7 +18,7 @@ use tower_lsp_server::{
 };
 
 use super::{
-    Backend,
+    Backend, CompleterState,
     convert::{self, LinePastEnd},
 };
 use crate::{
@@ -31,7 +31,6 @@ struct Pinned {
     uri: String,
     snapshot: DocumentSnapshot,
     cursor: usize,
-    completer: Option<Arc<Completer>>,
     repo_name: String,
     path: String,
 }
@@ -53,13 +52,28 @@ fn pin(backend: &Backend, at: &TextDocumentPositionParams) -> jsonrpc::Result<Pi
         let session = backend.shared.session.lock();
         convert::workspace_path(&uri, &session.workspace_roots)
     };
-    let completer = backend.shared.completer.lock().clone();
-    Ok(Pinned { uri, snapshot, cursor, completer, repo_name, path })
+    Ok(Pinned { uri, snapshot, cursor, repo_name, path })
+}
+
+/// How long a request waits for a model that is still loading.
+const MODEL_WAIT: Duration = Duration::from_secs(60);
+
+/// The completion pipeline, waiting for a model that is loading.
+async fn completer(backend: &Backend) -> Option<Arc<Completer>> {
+    let mut state = backend.shared.completer.subscribe();
+    let ready = state.wait_for(|it| !matches!(it, CompleterState::Loading));
+    match tokio::time::timeout(MODEL_WAIT, ready).await {
+        Ok(Ok(state)) => match &*state {
+            CompleterState::Ready(completer) => Some(completer.clone()),
+            _ => None,
+        },
+        _ => None,
+    }
 }
 
 /// The suggestion for a pinned request, if any.
-async fn run(pinned: &Pinned) -> Option<String> {
-    let completer = pinned.completer.as_ref()?;
+async fn run(backend: &Backend, pinned: &Pinned) -> Option<String> {
+    let completer = completer(backend).await?;
     let request = CompletionRequest {
         key: &pinned.uri,
         text: &pinned.snapshot.text,
@@ -83,7 +97,7 @@ pub(super) async fn inline_completion(
     params: InlineCompletionParams,
 ) -> jsonrpc::Result<Option<InlineCompletionResponse>> {
     let pinned = pin(backend, &params.text_document_position_params)?;
-    let items = match run(&pinned).await {
+    let items = match run(backend, &pinned).await {
         Some(suggestion) => {
             let at = convert::position_of(&pinned.snapshot.text, pinned.cursor, backend.encoding());
             vec![InlineCompletionItem {
@@ -103,7 +117,7 @@ pub(super) async fn completion(
     params: CompletionParams,
 ) -> jsonrpc::Result<Option<CompletionResponse>> {
     let pinned = pin(backend, &params.text_document_position_params)?;
-    let items = match run(&pinned).await {
+    let items = match run(backend, &pinned).await {
         Some(suggestion) => vec![completion_item(backend, &pinned, &suggestion)],
         None => Vec::new(),
     };

@@ -98,11 +98,21 @@ pub(crate) struct Shared {
     session: Mutex<Session>,
     documents: Mutex<DocumentStore>,
     engine: Mutex<Option<Engine>>,
-    /// The completion pipeline of the loaded model; `None` until it is ready.
-    completer: Mutex<Option<Arc<Completer>>>,
+    /// The completion pipeline of the loaded model, as it becomes available.
+    completer: tokio::sync::watch::Sender<CompleterState>,
     /// The settings the current engine was started with.
     loaded_config: Mutex<Option<crate::engine::EngineConfig>>,
     shutdown_requested: Arc<AtomicBool>,
+}
+
+/// Whether completions can be served.
+#[derive(Clone)]
+pub(crate) enum CompleterState {
+    /// A model is loading: completion requests wait for it (a while).
+    Loading,
+    Ready(Arc<Completer>),
+    /// No model (disabled, or it failed to load): requests get empty answers.
+    Unavailable,
 }
 
 /// What was agreed at `initialize` and the settings in force.
@@ -127,7 +137,7 @@ impl Backend {
             session: Mutex::new(Session::default()),
             documents: Mutex::new(DocumentStore::default()),
             engine: Mutex::new(None),
-            completer: Mutex::new(None),
+            completer: tokio::sync::watch::Sender::new(CompleterState::Unavailable),
             loaded_config: Mutex::new(None),
             shutdown_requested: Arc::new(AtomicBool::new(false)),
         };
@@ -227,6 +237,11 @@ impl LanguageServer for Backend {
     }
 
     async fn initialized(&self, _: InitializedParams) {
+        // Requests that come before loading starts must wait for the model,
+        // not be answered empty.
+        if self.config().model.enabled {
+            self.shared.completer.send_replace(CompleterState::Loading);
+        }
         let warnings = std::mem::take(&mut self.shared.session.lock().pending_warnings);
         for warning in warnings {
             self.client.show_message(MessageType::Warning, format!("Hearth: {warning}")).await;

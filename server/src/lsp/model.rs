@@ -14,7 +14,7 @@ use tower_lsp_server::{
 };
 
 use super::{
-    Shared,
+    CompleterState, Shared,
     ext::{ModelState, ModelStatus, ModelStatusParams},
 };
 use crate::{
@@ -91,6 +91,7 @@ async fn restart_engine_if_needed(client: &Client, shared: &Shared) {
         return;
     }
     stop_engine(shared).await;
+    shared.completer.send_replace(CompleterState::Loading);
     *shared.loaded_config.lock() = Some(engine_config.clone());
 
     let path_text = path.display().to_string();
@@ -122,6 +123,7 @@ async fn restart_engine_if_needed(client: &Client, shared: &Shared) {
         Ok(engine) => engine,
         Err(err) => {
             tracing::error!("cannot start the engine thread: {err}");
+            shared.completer.send_replace(CompleterState::Unavailable);
             return;
         }
     };
@@ -144,6 +146,7 @@ async fn restart_engine_if_needed(client: &Client, shared: &Shared) {
                         "Hearth: {} has no fill-in-the-middle tokens that Hearth knows; set `fim` to one of qwen, starCoder2, deepSeek, codeLlama, codestral",
                         info.description
                     );
+                    shared.completer.send_replace(CompleterState::Unavailable);
                     send_status(client, ModelState::Error, Some(&path_text), Some(&message)).await;
                     client.show_message(MessageType::Error, message).await;
                     continue;
@@ -152,7 +155,7 @@ async fn restart_engine_if_needed(client: &Client, shared: &Shared) {
                 if let Some(handle) = handle {
                     let completer =
                         Completer::new(Arc::new(handle), fim, config.completion_config());
-                    *shared.completer.lock() = Some(Arc::new(completer));
+                    shared.completer.send_replace(CompleterState::Ready(Arc::new(completer)));
                 }
                 if let Some(progress) = progress.take() {
                     progress
@@ -174,6 +177,7 @@ async fn restart_engine_if_needed(client: &Client, shared: &Shared) {
                 // The failed engine has nothing to keep; a later settings
                 // change retries.
                 shared.engine.lock().take();
+                shared.completer.send_replace(CompleterState::Unavailable);
                 let hint = match source {
                     ModelSource::Setting => "Fix the `model.path` setting",
                     ModelSource::Environment => "Fix the HEARTH_MODEL environment variable",
@@ -194,7 +198,7 @@ async fn restart_engine_if_needed(client: &Client, shared: &Shared) {
 
 async fn stop_engine(shared: &Shared) {
     shared.loaded_config.lock().take();
-    shared.completer.lock().take();
+    shared.completer.send_replace(CompleterState::Unavailable);
     let engine = shared.engine.lock().take();
     if let Some(engine) = engine {
         let _ = tokio::task::spawn_blocking(move || engine.shutdown()).await;
