@@ -75,11 +75,11 @@ fn start(client: Client) -> Server {
         inline_completion: client == Client::Inline,
         init_options: Some(json!({
             "model": { "path": require_default_model() },
-            // The time budget includes the prompt's prefill, so on a busy
-            // machine the default 5 s would cut a suggestion short at a point
-            // that depends on the load. A budget longer than the request
-            // timeout leaves the token limits and stop rules in charge, which
-            // makes the suggestions depend on greedy decoding alone.
+            // On a busy machine even generation can be slow enough for the
+            // default 5 s budget to cut a suggestion short at a point that
+            // depends on the load. A budget longer than the request timeout
+            // leaves the token limits and stop rules in charge, which makes
+            // the suggestions depend on greedy decoding alone.
             "completion": { "timeBudgetMs": 300_000 },
         })),
         ..ServerOptions::default()
@@ -286,6 +286,25 @@ fn rust_block_suggestions_compile() {
         assert_stays_in_block(&suggestion, doc.cursor_indent());
         assert_rust_compiles(&doc.with(&suggestion));
     }
+}
+
+/// The first request of a session often comes before the model has loaded:
+/// it waits for the model instead of being answered empty.
+#[test]
+fn a_request_before_the_model_is_ready_waits_for_it() {
+    let options = ServerOptions {
+        inline_completion: true,
+        init_options: Some(json!({
+            "model": { "path": require_default_model() },
+            "completion": { "timeBudgetMs": 300_000 },
+        })),
+        ..ServerOptions::default()
+    };
+    let mut server = Server::start(options);
+    server.timeout = REQUEST_TIMEOUT;
+    let doc = Doc::open(&server, "file:///work/demo/src/sum.rs", "rust", SUM_EVEN);
+    let suggestion = inline_suggestion(&server, &doc.uri, doc.cursor);
+    assert!(suggestion.is_some(), "the request waited for the model and got a suggestion");
 }
 
 #[test]
