@@ -19,7 +19,7 @@ use crate::{
     completion::{Completer, CompletionRequest},
     config::{Config, FETCH_MODEL_COMMAND},
     context::fim::FimFamily,
-    engine::{Engine, EngineConfig, EngineEvent, ModelInfo},
+    engine::{Engine, EngineEvent, ModelInfo},
 };
 
 /// A position as people write it: 1-based line and column (in characters).
@@ -61,14 +61,7 @@ pub struct CompleteOptions {
 
 /// Loads the engine for `config` and waits until it is ready.
 pub fn load_engine(config: &Config) -> anyhow::Result<(Engine, ModelInfo)> {
-    let (path, _) = config.model.resolve_path();
-    let engine_config = EngineConfig {
-        model_path: path,
-        context_size: config.model.context_size,
-        threads: config.model.thread_count(),
-        batch_size: config.model.batch_size,
-        gpu_layers: config.model.gpu_layers,
-    };
+    let engine_config = config.model.engine_config();
     let (events_tx, events) = mpsc::channel();
     let engine = Engine::start(engine_config, move |event| {
         let _ = events_tx.send(event);

@@ -51,12 +51,13 @@ pub(super) fn run_owner(
         }
     };
     let threads = i32::try_from(config.threads).unwrap_or(1);
+    let batch_threads = i32::try_from(config.batch_threads).unwrap_or(1);
     let context_params = LlamaContextParams::default()
         .with_n_ctx(NonZeroU32::new(config.context_size))
         .with_n_batch(config.batch_size)
         .with_n_ubatch(config.batch_size)
         .with_n_threads(threads)
-        .with_n_threads_batch(threads)
+        .with_n_threads_batch(batch_threads)
         // Two sequences (see `Session`) sharing one cache, so a pre-warmed
         // prompt can share its prefix cells with the active one.
         .with_n_seq_max(2)
@@ -76,11 +77,12 @@ pub(super) fn run_owner(
     info.context_size = context.n_ctx();
     info.load_time = started.elapsed();
     tracing::info!(
-        "model ready: {} ({} bytes, context {} tokens, {} threads) in {:?}",
+        "model ready: {} ({} bytes, context {} tokens, {} threads, {} for prompts) in {:?}",
         info.description,
         info.file_size,
         info.context_size,
         threads,
+        batch_threads,
         info.load_time
     );
     on_event(EngineEvent::Ready(info));

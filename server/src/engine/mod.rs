@@ -34,7 +34,10 @@ pub use gguf::{GgufHeader, ModelFileError, check_model_file, parse_header};
 pub struct EngineConfig {
     pub model_path: PathBuf,
     pub context_size: u32,
+    /// Threads for generating tokens.
     pub threads: u32,
+    /// Threads for reading prompts.
+    pub batch_threads: u32,
     pub batch_size: u32,
     pub gpu_layers: u32,
 }

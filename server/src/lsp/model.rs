@@ -21,7 +21,7 @@ use crate::{
     completion::Completer,
     config::{Config, FETCH_MODEL_COMMAND, ModelSource},
     context::fim::FimFamily,
-    engine::{Engine, EngineConfig, EngineEvent},
+    engine::{Engine, EngineEvent},
 };
 
 /// Fetches the `hearth` settings section (when the client offers it) and
@@ -80,13 +80,7 @@ async fn restart_engine_if_needed(client: &Client, shared: &Shared) {
         return;
     }
     let (path, source) = model.resolve_path();
-    let engine_config = EngineConfig {
-        model_path: path.clone(),
-        context_size: model.context_size,
-        threads: model.thread_count(),
-        batch_size: model.batch_size,
-        gpu_layers: model.gpu_layers,
-    };
+    let engine_config = model.engine_config();
     if shared.loaded_config.lock().as_ref() == Some(&engine_config) {
         return;
     }
