@@ -212,6 +212,7 @@ fn timed_completion(
         path: "src/bench.rs",
         repo_name: "hearth",
         lang: Some(hearth_grammars::Lang::Rust),
+        tree: None,
     };
     let started = Instant::now();
     let completion = runtime.block_on(completer.complete(&request)).expect("a completion");

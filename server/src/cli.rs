@@ -109,6 +109,7 @@ pub fn complete(options: &CompleteOptions) -> anyhow::Result<()> {
     let (repo_name, path) = names_for(&options.location.path);
     let lang =
         options.location.path.extension().and_then(|it| it.to_str()).and_then(Lang::from_extension);
+    let tree = lang.and_then(|lang| crate::documents::parse_fresh(lang, &source));
     let request = CompletionRequest {
         key: "cli",
         text: &text,
@@ -116,6 +117,7 @@ pub fn complete(options: &CompleteOptions) -> anyhow::Result<()> {
         path: &path,
         repo_name: &repo_name,
         lang,
+        tree: tree.as_ref(),
     };
 
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;

@@ -81,6 +81,8 @@ pub struct CompletionRequest<'a> {
     pub repo_name: &'a str,
     /// The document's language, for syntax checks; `None` for plain text.
     pub lang: Option<Lang>,
+    /// The document's syntax tree, if it is up to date (to find its header).
+    pub tree: Option<&'a tree_sitter::Tree>,
 }
 
 /// The answer to one request: the suggestion to insert at the cursor, if
@@ -115,12 +117,19 @@ pub enum CompletionError {
 /// write one too many.
 fn split_for_healing(ctx: &FimContext) -> (&str, String) {
     let is_word = |c: char| c.is_alphanumeric() || c == '_';
+    let is_blank = |c: char| c == ' ' || c == '\t';
     let middle = ctx.middle.as_str();
     let at_word_end = !ctx.line_after_cursor.starts_with(is_word);
-    let fragment_len: usize = if at_word_end {
-        middle.chars().rev().take_while(|c| is_word(*c)).take(24).map(char::len_utf8).sum()
-    } else {
+    // Trailing blanks after text are healed too: the model's tokens carry
+    // their leading space (` is`), so a prompt ending in a space makes it
+    // write a second one.
+    let blanks: usize = middle.chars().rev().take_while(|c| is_blank(*c)).map(char::len_utf8).sum();
+    let fragment_len: usize = if !at_word_end {
         0
+    } else if blanks > 0 {
+        if middle[..middle.len() - blanks].trim().is_empty() { 0 } else { blanks }
+    } else {
+        middle.chars().rev().take_while(|c| is_word(*c)).take(24).map(char::len_utf8).sum()
     };
     let kept = &middle[..middle.len() - fragment_len];
     match (kept.trim().is_empty(), fragment_len) {
@@ -149,7 +158,12 @@ impl Completer {
 
     /// Builds the context and the engine job for a request (pure).
     pub fn prepare(&self, request: &CompletionRequest<'_>) -> (FimContext, Job) {
-        let ctx = context::build(request.text, request.cursor, &self.config.context);
+        let header = match (request.tree, request.lang) {
+            (Some(tree), Some(lang)) => context::header::header_range(tree, lang, request.text),
+            _ => None,
+        };
+        let ctx =
+            context::build_with_header(request.text, request.cursor, &self.config.context, header);
         let raw_prefix;
         let (prefix, middle, required_prefix) = match self.config.pipeline {
             Pipeline::Full => {
@@ -216,13 +230,14 @@ impl Completer {
             Outcome::Failed(err) => return Err(err.into()),
         };
         tracing::debug!(
-            "generated {} tokens ({:?}) after {} prompt tokens ({} reused): prefill {:?}, decode {:?}",
+            "generated {} tokens ({:?}) after {} prompt tokens ({} reused): prefill {:?}, decode {:?}: {:?}",
             generation.generated_tokens,
             generation.stop,
             generation.prompt_tokens,
             generation.reused_tokens,
             generation.prefill_time,
-            generation.decode_time
+            generation.decode_time,
+            generation.text
         );
         if !full {
             let text = Some(generation.text.clone()).filter(|it| !it.trim().is_empty());
@@ -235,7 +250,13 @@ impl Completer {
             .strip_prefix(required_prefix.as_str())
             .and_then(|raw| postprocess::clean(raw, &ctx))
             .and_then(|text| match request.lang {
-                Some(lang) => syntax_check::keep_syntax_clean(lang, &ctx, &text),
+                Some(lang) => syntax_check::keep_syntax_clean(
+                    lang,
+                    request.text,
+                    request.tree,
+                    request.cursor,
+                    &text,
+                ),
                 None => Some(text),
             });
         if let Some(suggestion) = &text {
@@ -296,5 +317,8 @@ mod tests {
         assert_eq!(split("    let n = val$0ues;\n"), s("    let n = val", ""));
         assert_eq!(split("    ret$0\n"), s("", "    ret"));
         assert_eq!(split("    $0\n"), s("", ""));
+        // A trailing space is healed: the next token brings its own.
+        assert_eq!(split("        if m $0\n"), s("        if m", " "));
+        assert_eq!(split("    x = $0\n"), s("    x =", " "));
     }
 }

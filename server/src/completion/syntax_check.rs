@@ -1,35 +1,89 @@
 //! Refusing suggestions that break the file's syntax.
 //!
-//! The text the model saw (prefix, typed middle, suffix) is parsed with and
-//! without the suggestion; a suggestion may not add ERROR or MISSING nodes.
-//! A multi-line suggestion that does is cut back, line by line, to its longest
-//! clean beginning. Only the window around the cursor is parsed, a few
-//! kilobytes, so this costs well under a millisecond.
+//! The document is parsed with the suggestion inserted at the cursor, as an
+//! incremental reparse of the document's own tree, and a suggestion may not
+//! add ERROR or MISSING nodes to it. A multi-line suggestion that does is cut
+//! back, line by line, to its longest clean beginning. Parsing the whole
+//! document (not a window around the cursor) matters: a window that starts
+//! inside a docstring or a string would parse code as text and text as code.
 
 use hearth_grammars::Lang;
-use tree_sitter::{Node, Parser};
+use ropey::Rope;
+use tree_sitter::{InputEdit, Node, Parser, Point, Tree};
 
-use crate::context::FimContext;
+/// Documents larger than this are not checked: without a current tree the
+/// fresh parse would cost too much per suggestion.
+const MAX_FRESH_PARSE_BYTES: usize = 512 * 1024;
 
 /// The suggestion, or its longest beginning of whole lines, that adds no
-/// syntax errors; `None` when even its first line adds some.
-pub fn keep_syntax_clean(lang: Lang, ctx: &FimContext, suggestion: &str) -> Option<String> {
+/// syntax errors when inserted at `cursor`; `None` when even its first line
+/// adds some.
+pub fn keep_syntax_clean(
+    lang: Lang,
+    text: &Rope,
+    tree: Option<&Tree>,
+    cursor: usize,
+    suggestion: &str,
+) -> Option<String> {
     let mut parser = Parser::new();
-    parser.set_language(&lang.ts_language()).ok()?;
-    let mut errors_with = |insert: &str| -> Option<usize> {
-        let text = format!("{}{}{insert}{}", ctx.prefix, ctx.middle, ctx.suffix);
-        parser.parse(&text, None).map(|tree| count_errors(tree.root_node()))
+    if parser.set_language(&lang.ts_language()).is_err() {
+        return Some(suggestion.to_owned());
+    }
+    let fresh;
+    let tree = match tree {
+        Some(tree) => tree,
+        None if text.len_bytes() <= MAX_FRESH_PARSE_BYTES => {
+            let Some(parsed) = parser.parse(text.to_string(), None) else {
+                return Some(suggestion.to_owned());
+            };
+            fresh = parsed;
+            &fresh
+        }
+        None => return Some(suggestion.to_owned()),
     };
-    let Some(baseline) = errors_with("") else { return Some(suggestion.to_owned()) };
+    let baseline = count_errors(tree.root_node());
+    let before = text.byte_slice(..cursor).to_string();
+    let after = text.byte_slice(cursor..).to_string();
     let lines: Vec<&str> = suggestion.split_inclusive('\n').collect();
     for keep in (1..=lines.len()).rev() {
         let candidate = lines[..keep].concat();
         let candidate = candidate.trim_end_matches('\n');
-        if errors_with(candidate).is_some_and(|errors| errors <= baseline) {
+        let errors = errors_with(&mut parser, tree, &before, &after, candidate);
+        if errors.is_some_and(|errors| errors <= baseline) {
             return Some(candidate.to_owned());
         }
     }
     None
+}
+
+/// The error count of the document with `insert` at the cursor, reparsed
+/// incrementally from the document's tree.
+fn errors_with(
+    parser: &mut Parser,
+    tree: &Tree,
+    before: &str,
+    after: &str,
+    insert: &str,
+) -> Option<usize> {
+    let mut edited = tree.clone();
+    let start = before.len();
+    edited.edit(&InputEdit {
+        start_byte: start,
+        old_end_byte: start,
+        new_end_byte: start + insert.len(),
+        start_position: point_after(before),
+        old_end_position: point_after(before),
+        new_end_position: point_after(&format!("{before}{insert}")),
+    });
+    let text = format!("{before}{insert}{after}");
+    parser.parse(&text, Some(&edited)).map(|it| count_errors(it.root_node()))
+}
+
+/// The tree-sitter point (row, byte column) at the end of `text`.
+fn point_after(text: &str) -> Point {
+    let row = text.matches('\n').count();
+    let column = text.len() - text.rfind('\n').map_or(0, |it| it + 1);
+    Point { row, column }
 }
 
 fn count_errors(node: Node<'_>) -> usize {
@@ -44,10 +98,11 @@ fn count_errors(node: Node<'_>) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::context::fixture;
 
-    fn check(text: &str, suggestion: &str) -> Option<String> {
-        keep_syntax_clean(Lang::Rust, &fixture(text), suggestion)
+    fn check(fixture: &str, suggestion: &str) -> Option<String> {
+        let cursor = fixture.find("$0").unwrap();
+        let text = fixture.replace("$0", "");
+        keep_syntax_clean(Lang::Rust, &Rope::from_str(&text), None, cursor, suggestion)
     }
 
     #[test]
@@ -66,5 +121,17 @@ mod tests {
                 .as_deref(),
             Some("let a = 1;")
         );
+    }
+
+    #[test]
+    fn text_inside_a_docstring_far_from_its_start_is_fine() {
+        let doc = format!(
+            "def f():\n    \"\"\"Start.\n{}    $0\n    \"\"\"\n",
+            "    words words\n".repeat(400)
+        );
+        let cursor = doc.find("$0").unwrap();
+        let text = Rope::from_str(&doc.replace("$0", ""));
+        let got = keep_syntax_clean(Lang::Python, &text, None, cursor, "More words (with a paren.");
+        assert_eq!(got.as_deref(), Some("More words (with a paren."));
     }
 }

@@ -8,6 +8,7 @@
 //! grows at its end, so the engine's KV cache is reused exactly.
 
 pub mod fim;
+pub mod header;
 
 use ropey::Rope;
 
@@ -51,9 +52,33 @@ pub struct FimContext {
 
 /// Splits the document at `cursor` (a byte offset on a character boundary).
 pub fn build(text: &Rope, cursor: usize, config: &ContextConfig) -> FimContext {
+    build_with_header(text, cursor, config, None)
+}
+
+/// Like [`build`], and when the window before the cursor does not reach back
+/// to the end of `header` (the file's imports, from [`header::header_range`]),
+/// the header comes first in the prefix, within a quarter of its budget.
+pub fn build_with_header(
+    text: &Rope,
+    cursor: usize,
+    config: &ContextConfig,
+    header: Option<std::ops::Range<usize>>,
+) -> FimContext {
     let cursor = cursor.min(text.len_bytes());
     let line = text.byte_to_line(cursor);
     let anchor = text.line_to_byte(line);
+    // The header is the file's first lines, cut to whole lines within its share.
+    let header_text = header
+        .map(|range| {
+            let end = range.end.min(anchor).min(config.prefix_bytes / 4);
+            let end = text.line_to_byte(text.byte_to_line(end));
+            text.byte_slice(..end).to_string()
+        })
+        .unwrap_or_default();
+    let config = &ContextConfig {
+        prefix_bytes: config.prefix_bytes.saturating_sub(header_text.len()),
+        ..*config
+    };
 
     // Cut whole lines so the window edges do not move while the user types.
     // The start is also rounded up to a multiple of a quarter of the budget,
@@ -83,8 +108,15 @@ pub fn build(text: &Rope, cursor: usize, config: &ContextConfig) -> FimContext {
     } else {
         Mode::SingleLine
     };
+    let window = slice(prefix_start, anchor);
+    // Only a header the window does not already show is added.
+    let prefix = if header_text.is_empty() || prefix_start <= header_text.len() {
+        window
+    } else {
+        format!("{header_text}\n{window}")
+    };
     FimContext {
-        prefix: slice(prefix_start, anchor),
+        prefix,
         suffix: slice(cursor, suffix_end),
         middle,
         anchor,
@@ -152,6 +184,22 @@ mod tests {
         );
         assert_eq!(ctx.prefix, "three\n");
         assert_eq!(ctx.suffix, "\nfour\n");
+    }
+
+    #[test]
+    fn a_header_out_of_the_window_is_kept() {
+        let body: String = (0..100).map(|i| format!("let v{i} = {i};\n")).collect();
+        let source = format!("use std::fmt;\n{body}x$0\n");
+        let (text, cursor) = at_cursor(&source);
+        let config = ContextConfig { prefix_bytes: 400, suffix_bytes: 100 };
+        let ctx = build_with_header(&text, cursor, &config, Some(0..14));
+        assert!(ctx.prefix.starts_with("use std::fmt;\n\nlet v"), "{}", ctx.prefix);
+        assert!(ctx.prefix.len() <= 400, "{}", ctx.prefix.len());
+        // Near the top, the window shows the header itself: no second copy.
+        let near = format!("use std::fmt;\nlet a = 1;\nx$0\n");
+        let (text, cursor) = at_cursor(&near);
+        let ctx = build_with_header(&text, cursor, &config, Some(0..14));
+        assert_eq!(ctx.prefix, "use std::fmt;\nlet a = 1;\n");
     }
 
     #[test]

@@ -81,6 +81,7 @@ async fn run(backend: &Backend, pinned: &Pinned) -> Option<String> {
         path: &pinned.path,
         repo_name: &pinned.repo_name,
         lang: pinned.snapshot.lang,
+        tree: pinned.snapshot.tree.as_ref(),
     };
     match completer.complete(&request).await {
         Ok(completion) => completion.text,
