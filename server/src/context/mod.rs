@@ -196,8 +196,8 @@ mod tests {
         assert!(ctx.prefix.starts_with("use std::fmt;\n\nlet v"), "{}", ctx.prefix);
         assert!(ctx.prefix.len() <= 400, "{}", ctx.prefix.len());
         // Near the top, the window shows the header itself: no second copy.
-        let near = format!("use std::fmt;\nlet a = 1;\nx$0\n");
-        let (text, cursor) = at_cursor(&near);
+        let near = "use std::fmt;\nlet a = 1;\nx$0\n";
+        let (text, cursor) = at_cursor(near);
         let ctx = build_with_header(&text, cursor, &config, Some(0..14));
         assert_eq!(ctx.prefix, "use std::fmt;\nlet a = 1;\n");
     }
