@@ -48,12 +48,56 @@ pub fn keep_syntax_clean(
     for keep in (1..=lines.len()).rev() {
         let candidate = lines[..keep].concat();
         let candidate = candidate.trim_end_matches('\n');
-        let errors = errors_with(&mut parser, tree, &before, &after, candidate);
+        // A suggestion that opens a block the user has yet to finish (a
+        // loop's first line, a call's first arguments) is judged with the
+        // brackets it leaves open closed.
+        let closers = unclosed_brackets(candidate);
+        let judged = if closers.is_empty() {
+            candidate.to_owned()
+        } else {
+            format!("{candidate}\n{closers}")
+        };
+        let errors = errors_with(&mut parser, tree, &before, &after, &judged);
         if errors.is_some_and(|errors| errors <= baseline) {
             return Some(candidate.to_owned());
         }
     }
     None
+}
+
+/// The closing brackets, innermost first, for the brackets `text` opens and
+/// does not close. Brackets inside quotes are skipped (roughly: quotes are
+/// not balanced across lines in code worth checking). Empty when `text`
+/// closes more than it opens: that is for the parse to judge.
+fn unclosed_brackets(text: &str) -> String {
+    let mut open = Vec::new();
+    let mut quote: Option<char> = None;
+    let mut escaped = false;
+    for ch in text.chars() {
+        if let Some(q) = quote {
+            if escaped {
+                escaped = false;
+            } else if ch == '\\' {
+                escaped = true;
+            } else if ch == q || ch == '\n' {
+                quote = None;
+            }
+            continue;
+        }
+        match ch {
+            '"' | '\'' | '`' => quote = Some(ch),
+            '(' => open.push(')'),
+            '[' => open.push(']'),
+            '{' => open.push('}'),
+            ')' | ']' | '}' => {
+                if open.pop() != Some(ch) {
+                    return String::new();
+                }
+            }
+            _ => {}
+        }
+    }
+    open.iter().rev().collect()
 }
 
 /// The error count of the document with `insert` at the cursor, reparsed
@@ -115,12 +159,23 @@ mod tests {
 
     #[test]
     fn breaking_suggestions_are_refused_or_cut() {
-        assert_eq!(check("fn f() -> i32 {\n    $0\n}\n", "fn main() {"), None);
+        assert_eq!(check("fn f() -> i32 {\n    $0\n}\n", "let = 5;"), None);
         assert_eq!(
             check("fn f() {\n    $0\n}\n", "let a = 1;\n    let b = (2;\n    let c = 3;")
                 .as_deref(),
             Some("let a = 1;")
         );
+    }
+
+    #[test]
+    fn an_unfinished_block_is_judged_with_its_brackets_closed() {
+        let fixture = "fn f(edges: &[u32]) {\n    $0\n}\n";
+        assert_eq!(
+            check(fixture, "for edge in edges {\n        g(*edge);").as_deref(),
+            Some("for edge in edges {\n        g(*edge);")
+        );
+        assert_eq!(unclosed_brackets("a(b[\"(\"], {"), "})");
+        assert_eq!(unclosed_brackets("x)"), "");
     }
 
     #[test]
