@@ -89,11 +89,7 @@ fn unclosed_brackets(text: &str) -> String {
             '(' => open.push(')'),
             '[' => open.push(']'),
             '{' => open.push('}'),
-            ')' | ']' | '}' => {
-                if open.pop() != Some(ch) {
-                    return String::new();
-                }
-            }
+            ')' | ']' | '}' if open.pop() != Some(ch) => return String::new(),
             _ => {}
         }
     }
