@@ -11,11 +11,15 @@ pub fn clean(raw: &str, ctx: &FimContext) -> Option<String> {
         let first_indent = raw.len() - raw.trim_start_matches([' ', '\t']).len();
         match raw.strip_prefix(ctx.middle.as_str()) {
             Some(rest) => rest,
-            // A first line at column 0 under an indented cursor leaves the
-            // block the user is in (a new `fn main` inside a function body).
-            None if first_indent == 0 && !ctx.middle.is_empty() && !raw.trim().is_empty() => {
+            // A first line at column 0 under an indented cursor that opens a
+            // block starts a new item (a `fn main` inside a function body):
+            // it leaves the block the user is in.
+            None if first_indent == 0 && opens_block(raw.lines().next().unwrap_or_default()) => {
                 return None;
             }
+            // Otherwise the model continued right at the cursor (an argument
+            // on a continuation line): its text follows the typed indentation.
+            None if first_indent == 0 => raw,
             None => raw.trim_start_matches([' ', '\t']),
         }
     } else {
@@ -37,6 +41,12 @@ pub fn clean(raw: &str, ctx: &FimContext) -> Option<String> {
         }
     }
     if text.trim().is_empty() { None } else { Some(text) }
+}
+
+/// Whether a line ends by opening a block (`{`, or `:` as in Python).
+fn opens_block(line: &str) -> bool {
+    let line = line.trim_end();
+    line.ends_with('{') || line.ends_with(':')
 }
 
 /// Cuts where a small model drifts from code into chat: a Markdown fence, or
@@ -117,6 +127,12 @@ mod tests {
     fn a_first_line_outside_the_block_is_refused() {
         let c = ctx("pub fn add(x: i32, y: i32) -> i32 {\n    $0\n}\n");
         assert_eq!(clean("fn main() {\n    let r = add(5, 3);\n", &c), None);
+        // A continuation at column 0 is text for the cursor, not a new item.
+        let call = ctx("serve(\n        $0\n    )\n");
+        assert_eq!(
+            clean("protocol=args.protocol,\n    )\n", &call),
+            Some("protocol=args.protocol,".to_owned())
+        );
     }
 
     #[test]

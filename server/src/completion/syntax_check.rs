@@ -45,24 +45,22 @@ pub fn keep_syntax_clean(
     let before = text.byte_slice(..cursor).to_string();
     let after = text.byte_slice(cursor..).to_string();
     let lines: Vec<&str> = suggestion.split_inclusive('\n').collect();
+    let mut clean = |text: &str| {
+        errors_with(&mut parser, tree, &before, &after, text).is_some_and(|it| it <= baseline)
+    };
     for keep in (1..=lines.len()).rev() {
         let candidate = lines[..keep].concat();
         let candidate = candidate.trim_end_matches('\n');
-        // A suggestion that opens a block the user has yet to finish (a
-        // loop's first line, a call's first arguments) is judged with the
-        // brackets it leaves open closed.
-        let closers = unclosed_brackets(candidate);
-        let judged = if closers.is_empty() {
-            candidate.to_owned()
-        } else {
-            format!("{candidate}\n{closers}")
-        };
-        let errors = errors_with(&mut parser, tree, &before, &after, &judged);
-        if errors.is_some_and(|errors| errors <= baseline) {
+        if clean(candidate) {
             return Some(candidate.to_owned());
         }
     }
-    None
+    // No beginning is clean as it stands. A first line that only opens a
+    // block the user has yet to write (`for edge in edges {`) is judged with
+    // the brackets it leaves open closed; longer text must close its own.
+    let first = lines.first()?.trim_end_matches('\n');
+    let closers = unclosed_brackets(first);
+    (!closers.is_empty() && clean(&format!("{first}\n{closers}"))).then(|| first.to_owned())
 }
 
 /// The closing brackets, innermost first, for the brackets `text` opens and
@@ -168,7 +166,7 @@ mod tests {
         let fixture = "fn f(edges: &[u32]) {\n    $0\n}\n";
         assert_eq!(
             check(fixture, "for edge in edges {\n        g(*edge);").as_deref(),
-            Some("for edge in edges {\n        g(*edge);")
+            Some("for edge in edges {")
         );
         assert_eq!(unclosed_brackets("a(b[\"(\"], {"), "})");
         assert_eq!(unclosed_brackets("x)"), "");
