@@ -67,10 +67,9 @@ enum Client {
     Menu,
 }
 
-/// Starts a server with the default model, checks it offers the completion
-/// kind this client can show, and waits until the model is ready (before
-/// that, every completion is an empty list).
-fn start(client: Client) -> Server {
+/// Starts a server with the default model for this kind of client, without
+/// waiting for the model.
+fn spawn(client: Client) -> Server {
     let options = ServerOptions {
         inline_completion: client == Client::Inline,
         init_options: Some(json!({
@@ -86,6 +85,14 @@ fn start(client: Client) -> Server {
     };
     let mut server = Server::start(options);
     server.timeout = REQUEST_TIMEOUT;
+    server
+}
+
+/// Starts a server with the default model, checks it offers the completion
+/// kind this client can show, and waits until the model is ready (before
+/// that, every completion is an empty list).
+fn start(client: Client) -> Server {
+    let server = spawn(client);
 
     let capabilities =
         server.initialize_result.as_ref().expect("initialized")["capabilities"].clone();
@@ -292,16 +299,7 @@ fn rust_block_suggestions_compile() {
 /// it waits for the model instead of being answered empty.
 #[test]
 fn a_request_before_the_model_is_ready_waits_for_it() {
-    let options = ServerOptions {
-        inline_completion: true,
-        init_options: Some(json!({
-            "model": { "path": require_default_model() },
-            "completion": { "timeBudgetMs": 300_000 },
-        })),
-        ..ServerOptions::default()
-    };
-    let mut server = Server::start(options);
-    server.timeout = REQUEST_TIMEOUT;
+    let server = spawn(Client::Inline);
     let doc = Doc::open(&server, "file:///work/demo/src/sum.rs", "rust", SUM_EVEN);
     let suggestion = inline_suggestion(&server, &doc.uri, doc.cursor);
     assert!(suggestion.is_some(), "the request waited for the model and got a suggestion");

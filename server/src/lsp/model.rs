@@ -69,7 +69,7 @@ async fn restart_engine_if_needed(client: &Client, shared: &Shared) {
     };
     let model = &config.model;
     if !model.enabled {
-        stop_engine(shared).await;
+        stop_engine(shared, CompleterState::Unavailable).await;
         send_status(
             client,
             ModelState::Disabled,
@@ -84,8 +84,9 @@ async fn restart_engine_if_needed(client: &Client, shared: &Shared) {
     if shared.loaded_config.lock().as_ref() == Some(&engine_config) {
         return;
     }
-    stop_engine(shared).await;
-    shared.completer.send_replace(CompleterState::Loading);
+    // Requests keep waiting through the restart: they never see the old
+    // engine gone before the new one is loading.
+    stop_engine(shared, CompleterState::Loading).await;
     *shared.loaded_config.lock() = Some(engine_config.clone());
 
     let path_text = path.display().to_string();
@@ -190,9 +191,10 @@ async fn restart_engine_if_needed(client: &Client, shared: &Shared) {
     }
 }
 
-async fn stop_engine(shared: &Shared) {
+/// Stops the engine; completion requests see `next` from now on.
+async fn stop_engine(shared: &Shared, next: CompleterState) {
     shared.loaded_config.lock().take();
-    shared.completer.send_replace(CompleterState::Unavailable);
+    shared.completer.send_replace(next);
     let engine = shared.engine.lock().take();
     if let Some(engine) = engine {
         let _ = tokio::task::spawn_blocking(move || engine.shutdown()).await;
