@@ -276,10 +276,9 @@ impl Completer {
         suggestion: &str,
     ) {
         let text = request.text;
-        let line = text.byte_to_line(request.cursor);
-        let line_end = text.line_to_byte(line) + text.line(line).len_bytes();
-        let line_end =
-            if text.line(line).chars().last() == Some('\n') { line_end - 1 } else { line_end };
+        // The context already split the cursor's line: its rest ends where
+        // the line break (and everything after it) begins.
+        let line_end = request.cursor + ctx.line_after_cursor.len();
         let indent: String = ctx.middle.chars().take_while(|c| *c == ' ' || *c == '\t').collect();
         let mut accepted = text.byte_slice(..request.cursor).to_string();
         accepted.push_str(suggestion);

@@ -33,10 +33,7 @@ pub fn header_range(tree: &Tree, lang: Lang, text: &Rope) -> Option<Range<usize>
     }
     let end = end?.min(text.len_bytes());
     // Whole lines: up to the end of the last import's line.
-    let line = text.byte_to_line(end);
-    let line_end =
-        if line + 1 < text.len_lines() { text.line_to_byte(line + 1) } else { text.len_bytes() };
-    Some(0..line_end.max(end))
+    Some(0..super::next_line_start(text, text.byte_to_line(end)).max(end))
 }
 
 #[cfg(test)]

@@ -100,8 +100,7 @@ pub fn build_with_header(
     };
     let slice = |from: usize, to: usize| text.byte_slice(from..to).to_string();
     let middle = slice(anchor, cursor);
-    let line_end =
-        if line + 1 < text.len_lines() { text.line_to_byte(line + 1) } else { text.len_bytes() };
+    let line_end = next_line_start(text, line);
     let line_after_cursor = slice(cursor, line_end).trim_end_matches(['\n', '\r']).to_owned();
     let mode = if middle.trim().is_empty() && line_after_cursor.trim().is_empty() {
         Mode::MultiLine
@@ -123,6 +122,11 @@ pub fn build_with_header(
         mode,
         line_after_cursor,
     }
+}
+
+/// The byte offset where the line after `line` starts, or the end of the text.
+pub(crate) fn next_line_start(text: &Rope, line: usize) -> usize {
+    if line + 1 < text.len_lines() { text.line_to_byte(line + 1) } else { text.len_bytes() }
 }
 
 /// The context at the `$0` marker of a fixture, with the default budgets;
