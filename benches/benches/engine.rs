@@ -21,7 +21,7 @@ use std::{
 
 use hearth::{
     cli::load_engine,
-    completion::{Completer, Completion, CompletionConfig, CompletionRequest},
+    completion::{Completer, Completion, CompletionConfig, CompletionRequest, Trigger},
     config::Config,
     context::{ContextConfig, fim::FimFamily},
     engine::{CancelToken, Job, Piece, Prompt, Sampling, StopRules},
@@ -213,6 +213,8 @@ fn timed_completion(
         repo_name: "hearth",
         lang: Some(hearth_grammars::Lang::Rust),
         tree: None,
+        other_files: &[],
+        trigger: Trigger::Automatic,
     };
     let started = Instant::now();
     let completion = runtime.block_on(completer.complete(&request)).expect("a completion");

@@ -16,7 +16,7 @@ use hearth_grammars::Lang;
 use ropey::Rope;
 
 use crate::{
-    completion::{Completer, CompletionRequest},
+    completion::{Completer, CompletionRequest, Trigger},
     config::{Config, FETCH_MODEL_COMMAND},
     context::fim::FimFamily,
     engine::{Engine, EngineEvent, ModelInfo},
@@ -118,6 +118,8 @@ pub fn complete(options: &CompleteOptions) -> anyhow::Result<()> {
         repo_name: &repo_name,
         lang,
         tree: tree.as_ref(),
+        other_files: &[],
+        trigger: Trigger::Invoked,
     };
 
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;

@@ -15,7 +15,7 @@ use serde::Deserialize;
 
 use crate::{
     completion::{CompletionConfig, Pipeline},
-    context::{ContextConfig, fim::FimFamily},
+    context::{ContextConfig, fim::FimFamily, mode::ModeConfig},
     engine::{EngineConfig, Sampling},
 };
 
@@ -59,6 +59,9 @@ pub struct CompletionSettings {
     /// `full`, or `rawFim`: plain FIM without Hearth's context building,
     /// post-processing and caches, as a baseline for evaluation.
     pub pipeline: Pipeline,
+    /// Suggest inside comments and strings while typing (an explicit
+    /// request always gets a suggestion).
+    pub in_comments_and_strings: bool,
 }
 
 impl Default for CompletionSettings {
@@ -73,6 +76,7 @@ impl Default for CompletionSettings {
             suffix_bytes: defaults.context.suffix_bytes,
             sampling: defaults.sampling,
             pipeline: defaults.pipeline,
+            in_comments_and_strings: defaults.mode.in_comments_and_strings,
         }
     }
 }
@@ -90,6 +94,7 @@ impl Config {
             sampling: c.sampling.clone(),
             use_cache: true,
             pipeline: c.pipeline,
+            mode: ModeConfig { in_comments_and_strings: c.in_comments_and_strings },
         }
     }
 }

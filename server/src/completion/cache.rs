@@ -14,6 +14,16 @@ use crate::context::FimContext;
 /// How many suggestions are kept.
 const CAPACITY: usize = 64;
 
+/// What the cache knows about a state.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Lookup {
+    /// The rest of a suggestion that continues what is typed.
+    Rest(String),
+    /// A suggestion for this line was typed to its end.
+    TypedOut,
+    Miss,
+}
+
 #[derive(Default)]
 pub struct SuggestionCache {
     /// Most recently used first.
@@ -29,18 +39,27 @@ struct Entry {
 
 impl SuggestionCache {
     /// The rest of a cached suggestion that continues what is typed at `ctx`.
-    pub fn lookup(&mut self, ctx: &FimContext) -> Option<String> {
-        let found = self.entries.iter().position(|entry| {
+    pub fn lookup(&mut self, ctx: &FimContext) -> Lookup {
+        let continues = |entry: &Entry| {
             entry.prefix == ctx.prefix
                 && entry.suffix == ctx.suffix
-                && entry.line.len() > ctx.middle.len()
                 && entry.line.starts_with(&ctx.middle)
-                && !entry.line[ctx.middle.len()..].trim().is_empty()
-        })?;
-        let entry = self.entries.remove(found)?;
+        };
+        let Some(found) = self.entries.iter().position(|entry| {
+            continues(entry) && !entry.line[ctx.middle.len()..].trim().is_empty()
+        }) else {
+            // The whole suggestion typed out (or accepted): it said all
+            // there was to say on this line.
+            let typed_out = self
+                .entries
+                .iter()
+                .any(|entry| continues(entry) && entry.line.trim_end() == ctx.middle.trim_end());
+            return if typed_out { Lookup::TypedOut } else { Lookup::Miss };
+        };
+        let Some(entry) = self.entries.remove(found) else { return Lookup::Miss };
         let rest = entry.line[ctx.middle.len()..].to_owned();
         self.entries.push_front(entry);
-        Some(rest)
+        Lookup::Rest(rest)
     }
 
     pub fn insert(&mut self, ctx: &FimContext, suggestion: &str) {
@@ -57,6 +76,16 @@ impl SuggestionCache {
 }
 
 #[cfg(test)]
+impl Lookup {
+    fn rest(self) -> Option<String> {
+        match self {
+            Lookup::Rest(rest) => Some(rest),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
     use crate::context::fixture as ctx;
@@ -66,16 +95,16 @@ mod tests {
         let mut cache = SuggestionCache::default();
         cache.insert(&ctx("fn f() {\n    let x$0\n}\n"), " = vec![1, 2];");
         assert_eq!(
-            cache.lookup(&ctx("fn f() {\n    let x $0\n}\n")).as_deref(),
+            cache.lookup(&ctx("fn f() {\n    let x $0\n}\n")).rest().as_deref(),
             Some("= vec![1, 2];")
         );
         assert_eq!(
-            cache.lookup(&ctx("fn f() {\n    let x = vec!$0\n}\n")).as_deref(),
+            cache.lookup(&ctx("fn f() {\n    let x = vec!$0\n}\n")).rest().as_deref(),
             Some("[1, 2];")
         );
         // Backspace returns to a state seen before.
         assert_eq!(
-            cache.lookup(&ctx("fn f() {\n    let x$0\n}\n")).as_deref(),
+            cache.lookup(&ctx("fn f() {\n    let x$0\n}\n")).rest().as_deref(),
             Some(" = vec![1, 2];")
         );
     }
@@ -84,11 +113,11 @@ mod tests {
     fn a_different_keystroke_or_context_misses() {
         let mut cache = SuggestionCache::default();
         cache.insert(&ctx("fn f() {\n    let x$0\n}\n"), " = 1;");
-        assert_eq!(cache.lookup(&ctx("fn f() {\n    let xy$0\n}\n")), None);
-        assert_eq!(cache.lookup(&ctx("fn g() {\n    let x$0\n}\n")), None);
-        assert_eq!(cache.lookup(&ctx("fn f() {\n    let x$0\n}\n// more\n")), None);
+        assert_eq!(cache.lookup(&ctx("fn f() {\n    let xy$0\n}\n")), Lookup::Miss);
+        assert_eq!(cache.lookup(&ctx("fn g() {\n    let x$0\n}\n")), Lookup::Miss);
+        assert_eq!(cache.lookup(&ctx("fn f() {\n    let x$0\n}\n// more\n")), Lookup::Miss);
         // Nothing is left to suggest once the suggestion is typed out.
-        assert_eq!(cache.lookup(&ctx("fn f() {\n    let x = 1;$0\n}\n")), None);
+        assert_eq!(cache.lookup(&ctx("fn f() {\n    let x = 1;$0\n}\n")), Lookup::TypedOut);
     }
 
     #[test]
@@ -97,9 +126,9 @@ mod tests {
         for i in 0..CAPACITY + 5 {
             cache.insert(&ctx(&format!("let v{i}$0")), " = 0;");
         }
-        assert_eq!(cache.lookup(&ctx("let v0$0")), None);
+        assert_eq!(cache.lookup(&ctx("let v0$0")), Lookup::Miss);
         assert_eq!(
-            cache.lookup(&ctx(&format!("let v{}$0", CAPACITY + 4))).as_deref(),
+            cache.lookup(&ctx(&format!("let v{}$0", CAPACITY + 4))).rest().as_deref(),
             Some(" = 0;")
         );
     }

@@ -8,7 +8,14 @@ pub mod postprocess;
 pub mod scheduler;
 pub mod syntax_check;
 
-use std::{sync::Arc, time::Duration};
+use std::{
+    ops::Range,
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use parking_lot::Mutex;
+use tokio::sync::watch;
 
 use hearth_grammars::Lang;
 use ropey::Rope;
@@ -16,9 +23,10 @@ use ropey::Rope;
 use crate::{
     context::{
         self, ContextConfig, FimContext, Mode,
-        fim::{FimFamily, FimParts},
+        fim::{FileBlock, FimFamily, FimParts},
+        mode::ModeConfig,
     },
-    engine::{CancelToken, Generation, Job, JobError, Sampling, StopRules},
+    engine::{CancelToken, Generation, Job, JobError, Prompt, Sampling, StopRules},
 };
 
 use self::scheduler::{Outcome, Runner, Scheduler};
@@ -40,6 +48,7 @@ pub struct CompletionConfig {
     /// it (typing ahead, coming back). Benchmarks of the engine turn it off.
     pub use_cache: bool,
     pub pipeline: Pipeline,
+    pub mode: ModeConfig,
 }
 
 /// What is done around the model.
@@ -65,6 +74,7 @@ impl Default for CompletionConfig {
             sampling: Sampling::default(),
             use_cache: true,
             pipeline: Pipeline::Full,
+            mode: ModeConfig::default(),
         }
     }
 }
@@ -83,6 +93,52 @@ pub struct CompletionRequest<'a> {
     pub lang: Option<Lang>,
     /// The document's syntax tree, if it is up to date (to find its header).
     pub tree: Option<&'a tree_sitter::Tree>,
+    /// Definitions from other files, shown to the model before this one.
+    pub other_files: &'a [FileBlock],
+    pub trigger: Trigger,
+}
+
+/// Who asked for a suggestion.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Trigger {
+    /// The editor, on its own, as the user types: stay quiet where a
+    /// suggestion would be noise.
+    #[default]
+    Automatic,
+    /// The user, explicitly: always try.
+    Invoked,
+}
+
+/// Where an answer came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Source {
+    /// Nothing was asked of the model: the mode said to stay quiet.
+    Skipped,
+    /// A recent suggestion: typed ahead, or the same state seen again.
+    Cache,
+    /// A generation computed ahead of time for the state the user is now in.
+    Speculation,
+    Model,
+}
+
+/// Counters over the life of a [`Completer`], for benchmarks and status
+/// displays (`hearth/completionStats`).
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CompletionStats {
+    /// Requests answered (with or without a suggestion).
+    pub answered: u64,
+    pub skipped: u64,
+    pub from_cache: u64,
+    pub from_speculation: u64,
+    pub from_model: u64,
+    /// Answers without a suggestion, whatever the source.
+    pub empty: u64,
+    /// Requests ended by a newer one or by the client.
+    pub superseded: u64,
+    pub last_latency_ms: Option<f64>,
+    pub last_source: Option<Source>,
 }
 
 /// The answer to one request: the suggestion to insert at the cursor, if
@@ -92,6 +148,7 @@ pub struct CompletionRequest<'a> {
 pub struct Completion {
     pub text: Option<String>,
     pub mode: Mode,
+    pub source: Source,
     pub generation: Option<Generation>,
 }
 
@@ -144,12 +201,37 @@ pub struct Completer {
     scheduler: Scheduler,
     fim: FimFamily,
     config: CompletionConfig,
-    cache: parking_lot::Mutex<cache::SuggestionCache>,
+    cache: Mutex<cache::SuggestionCache>,
+    speculation: Mutex<Option<Speculation>>,
+    stats: Mutex<CompletionStats>,
+}
+
+/// A generation started ahead of time for the state after accepting the
+/// last suggestion. A request whose job is the same joins it instead of
+/// starting over.
+struct Speculation {
+    prompt: Prompt,
+    required_prefix: String,
+    mode: Mode,
+    cancel: CancelToken,
+    result: watch::Receiver<Option<Result<Generation, JobError>>>,
 }
 
 impl Completer {
     pub fn new(runner: Arc<dyn Runner>, fim: FimFamily, config: CompletionConfig) -> Completer {
-        Completer { scheduler: Scheduler::new(runner), fim, config, cache: Default::default() }
+        Completer {
+            scheduler: Scheduler::new(runner),
+            fim,
+            config,
+            cache: Mutex::default(),
+            speculation: Mutex::default(),
+            stats: Mutex::default(),
+        }
+    }
+
+    /// The counters so far.
+    pub fn stats(&self) -> CompletionStats {
+        self.stats.lock().clone()
     }
 
     pub fn fim_family(&self) -> FimFamily {
@@ -158,12 +240,29 @@ impl Completer {
 
     /// Builds the context and the engine job for a request (pure).
     pub fn prepare(&self, request: &CompletionRequest<'_>) -> (FimContext, Job) {
-        let header = match (request.tree, request.lang) {
+        self.prepare_with_header(request, self.header_of(request))
+    }
+
+    /// The file's imports, found in its syntax tree.
+    fn header_of(&self, request: &CompletionRequest<'_>) -> Option<Range<usize>> {
+        match (request.tree, request.lang) {
             (Some(tree), Some(lang)) => context::header::header_range(tree, lang, request.text),
             _ => None,
-        };
-        let ctx =
+        }
+    }
+
+    fn prepare_with_header(
+        &self,
+        request: &CompletionRequest<'_>,
+        header: Option<Range<usize>>,
+    ) -> (FimContext, Job) {
+        let mut ctx =
             context::build_with_header(request.text, request.cursor, &self.config.context, header);
+        ctx.mode =
+            match context::mode::classify(&ctx, request.cursor, request.tree, self.config.mode) {
+                Mode::Empty if request.trigger == Trigger::Invoked => Mode::SingleLine,
+                mode => mode,
+            };
         let raw_prefix;
         let (prefix, middle, required_prefix) = match self.config.pipeline {
             Pipeline::Full => {
@@ -178,13 +277,13 @@ impl Completer {
         let prompt = self.fim.build(&FimParts {
             repo_name: request.repo_name,
             path: request.path,
-            other_files: &[],
+            other_files: request.other_files,
             prefix,
             suffix: &ctx.suffix,
             middle,
         });
         let (max_tokens, stop) = match ctx.mode {
-            Mode::SingleLine => (
+            Mode::SingleLine | Mode::Empty => (
                 self.config.max_tokens_line,
                 StopRules { at_newline: true, ..StopRules::default() },
             ),
@@ -210,24 +309,69 @@ impl Completer {
         (ctx, job)
     }
 
-    /// Runs a request through the scheduler.
+    /// Runs a request: from the cache or a speculation when they have the
+    /// answer, else through the scheduler and the model.
     pub async fn complete(
         &self,
         request: &CompletionRequest<'_>,
     ) -> Result<Completion, CompletionError> {
+        let started = Instant::now();
+        let result = self.complete_uncounted(request).await;
+        let mut stats = self.stats.lock();
+        match &result {
+            Ok(completion) => {
+                stats.answered += 1;
+                match completion.source {
+                    Source::Skipped => stats.skipped += 1,
+                    Source::Cache => stats.from_cache += 1,
+                    Source::Speculation => stats.from_speculation += 1,
+                    Source::Model => stats.from_model += 1,
+                }
+                if completion.text.is_none() {
+                    stats.empty += 1;
+                }
+                stats.last_latency_ms = Some(started.elapsed().as_secs_f64() * 1000.0);
+                stats.last_source = Some(completion.source);
+            }
+            Err(CompletionError::Superseded | CompletionError::Cancelled) => stats.superseded += 1,
+            Err(CompletionError::Engine(_)) => {}
+        }
+        result
+    }
+
+    async fn complete_uncounted(
+        &self,
+        request: &CompletionRequest<'_>,
+    ) -> Result<Completion, CompletionError> {
         let (ctx, job) = self.prepare(request);
+        let answer = |text: Option<String>, source, generation| {
+            Ok(Completion { text, mode: ctx.mode, source, generation })
+        };
+        if ctx.mode == Mode::Empty {
+            return answer(None, Source::Skipped, None);
+        }
         let full = self.config.pipeline == Pipeline::Full;
-        let cached =
-            if self.config.use_cache && full { self.cache.lock().lookup(&ctx) } else { None };
-        if let Some(text) = cached {
-            return Ok(Completion { text: Some(text), mode: ctx.mode, generation: None });
+        let cached = if self.config.use_cache && full {
+            self.cache.lock().lookup(&ctx)
+        } else {
+            cache::Lookup::Miss
+        };
+        match cached {
+            cache::Lookup::Rest(text) => return answer(Some(text), Source::Cache, None),
+            // The user typed the whole suggestion: the model was asked here
+            // already and had nothing more on this line.
+            cache::Lookup::TypedOut => return answer(None, Source::Cache, None),
+            cache::Lookup::Miss => {}
         }
         let required_prefix = job.required_prefix.clone();
-        let generation = match self.scheduler.submit(request.key, job).await {
-            Outcome::Done(generation) => generation,
-            Outcome::Superseded => return Err(CompletionError::Superseded),
-            Outcome::Cancelled => return Err(CompletionError::Cancelled),
-            Outcome::Failed(err) => return Err(err.into()),
+        let (generation, source) = match self.join_speculation(&job, ctx.mode).await {
+            Some(generation) => (generation, Source::Speculation),
+            None => match self.scheduler.submit(request.key, job).await {
+                Outcome::Done(generation) => (generation, Source::Model),
+                Outcome::Superseded => return Err(CompletionError::Superseded),
+                Outcome::Cancelled => return Err(CompletionError::Cancelled),
+                Outcome::Failed(err) => return Err(err.into()),
+            },
         };
         tracing::debug!(
             "generated {} tokens ({:?}) after {} prompt tokens ({} reused): prefill {:?}, decode {:?}: {:?}",
@@ -241,7 +385,7 @@ impl Completer {
         );
         if !full {
             let text = Some(generation.text.clone()).filter(|it| !it.trim().is_empty());
-            return Ok(Completion { text, mode: ctx.mode, generation: Some(generation) });
+            return answer(text, source, Some(generation));
         }
         // The healed part was typed already; a generation that stopped
         // before spelling it out has nothing to add.
@@ -259,17 +403,42 @@ impl Completer {
                 ),
                 None => Some(text),
             });
-        if let Some(suggestion) = &text {
+        if let Some(suggestion) = &text
+            && self.config.use_cache
+        {
             self.cache.lock().insert(&ctx, suggestion);
-            self.prewarm_next_line(request, &ctx, suggestion);
+            self.speculate_next_line(request, &ctx, suggestion);
         }
-        Ok(Completion { text, mode: ctx.mode, generation: Some(generation) })
+        answer(text, source, Some(generation))
     }
 
-    /// Asks the engine to pre-warm the prompt the user will most likely ask
-    /// for next: this suggestion accepted and Enter pressed. Re-anchoring on a
-    /// new line otherwise costs the whole suffix again.
-    fn prewarm_next_line(
+    /// The result of the running or finished speculation if it computed
+    /// exactly this job; any other speculation is cancelled, since the
+    /// user went elsewhere.
+    async fn join_speculation(&self, job: &Job, mode: Mode) -> Option<Generation> {
+        let mut result = {
+            let mut speculation = self.speculation.lock();
+            let matches = speculation.as_ref().is_some_and(|it| {
+                it.prompt == job.prompt
+                    && it.required_prefix == job.required_prefix
+                    && it.mode == mode
+            });
+            let taken = speculation.take()?;
+            if !matches {
+                taken.cancel.cancel();
+                return None;
+            }
+            taken.result
+        };
+        let outcome = result.wait_for(Option::is_some).await.ok()?.clone();
+        outcome?.ok()
+    }
+
+    /// Starts generating, in the engine's idle time, the suggestion for the
+    /// state the user most likely asks about next: this suggestion accepted
+    /// and Enter pressed. The prompt's new suffix then is in the cache too,
+    /// which otherwise costs seconds to read on a new line.
+    fn speculate_next_line(
         &self,
         request: &CompletionRequest<'_>,
         ctx: &FimContext,
@@ -279,7 +448,9 @@ impl Completer {
         // The context already split the cursor's line: its rest ends where
         // the line break (and everything after it) begins.
         let line_end = request.cursor + ctx.line_after_cursor.len();
-        let indent: String = ctx.middle.chars().take_while(|c| *c == ' ' || *c == '\t').collect();
+        let last_line = format!("{}{suggestion}", ctx.middle);
+        let last_line = last_line.rsplit('\n').next().unwrap_or_default();
+        let indent: String = last_line.chars().take_while(|c| *c == ' ' || *c == '\t').collect();
         let mut accepted = text.byte_slice(..request.cursor).to_string();
         accepted.push_str(suggestion);
         accepted.push_str(&ctx.line_after_cursor);
@@ -290,16 +461,128 @@ impl Completer {
             accepted.push_str(&text.byte_slice(line_end..).to_string());
         }
         let accepted = Rope::from_str(&accepted);
-        let next = CompletionRequest { text: &accepted, cursor, ..*request };
-        let (_, job) = self.prepare(&next);
-        self.scheduler.runner().prewarm(job.prompt);
+        // No tree exists for that text yet; the header is where it was.
+        let next = CompletionRequest { text: &accepted, cursor, tree: None, ..*request };
+        let header = self.header_of(request);
+        let (next_ctx, job) = self.prepare_with_header(&next, header);
+        if next_ctx.mode == Mode::Empty {
+            return;
+        }
+        let (tx, rx) = watch::channel(None);
+        let speculation = Speculation {
+            prompt: job.prompt.clone(),
+            required_prefix: job.required_prefix.clone(),
+            mode: next_ctx.mode,
+            cancel: job.cancel.clone(),
+            result: rx,
+        };
+        if let Some(old) = self.speculation.lock().replace(speculation) {
+            old.cancel.cancel();
+        }
+        let running = self.scheduler.runner().speculate(job);
+        tokio::spawn(async move {
+            let _ = tx.send(Some(running.await));
+        });
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use std::{future::Future, pin::Pin};
+
     use super::*;
-    use crate::context::fixture;
+    use crate::{context::fixture, engine::StopReason};
+
+    /// Answers real jobs and speculations with fixed texts, counting them.
+    struct FixedRunner {
+        run_text: &'static str,
+        speculate_text: &'static str,
+        runs: Mutex<usize>,
+        speculations: Mutex<usize>,
+    }
+
+    fn generation(text: &str) -> Generation {
+        Generation {
+            text: text.to_owned(),
+            stop: StopReason::EndOfGeneration,
+            prompt_tokens: 10,
+            reused_tokens: 0,
+            generated_tokens: 3,
+            prefill_time: Duration::ZERO,
+            decode_time: Duration::ZERO,
+        }
+    }
+
+    type Answer = Pin<Box<dyn Future<Output = Result<Generation, JobError>> + Send>>;
+
+    impl Runner for FixedRunner {
+        fn run(&self, job: Job) -> Answer {
+            *self.runs.lock() += 1;
+            let text = format!("{}{}", job.required_prefix, self.run_text);
+            Box::pin(async move { Ok(generation(&text)) })
+        }
+
+        fn speculate(&self, job: Job) -> Answer {
+            *self.speculations.lock() += 1;
+            let text = format!("{}{}", job.required_prefix, self.speculate_text);
+            Box::pin(async move { Ok(generation(&text)) })
+        }
+    }
+
+    #[tokio::test]
+    async fn answers_come_from_the_cheapest_source() {
+        let runner = Arc::new(FixedRunner {
+            run_text: " = 1;",
+            speculate_text: "    let y = x + 1;\n",
+            runs: Mutex::new(0),
+            speculations: Mutex::new(0),
+        });
+        let completer = Completer::new(runner.clone(), FimFamily::Qwen, Default::default());
+        let ask = |fixture: &str, trigger: Trigger| {
+            let cursor = fixture.find("$0").unwrap();
+            let text = Rope::from_str(&fixture.replace("$0", ""));
+            let completer = &completer;
+            async move {
+                let request = CompletionRequest {
+                    key: "doc",
+                    text: &text,
+                    cursor,
+                    path: "src/main.rs",
+                    repo_name: "demo",
+                    lang: None,
+                    tree: None,
+                    other_files: &[],
+                    trigger,
+                };
+                let completion = completer.complete(&request).await.unwrap();
+                (completion.text, completion.source)
+            }
+        };
+        let auto = Trigger::Automatic;
+        let first = ask("fn main() {\n    let x$0\n}\n", auto).await;
+        assert_eq!(first, (Some(" = 1;".to_owned()), Source::Model));
+        // Typing the suggestion's first characters: the rest, from the cache.
+        let typed = ask("fn main() {\n    let x =$0\n}\n", auto).await;
+        assert_eq!(typed, (Some(" 1;".to_owned()), Source::Cache));
+        // All of it typed (or accepted): nothing more, without the model.
+        let done = ask("fn main() {\n    let x = 1;$0\n}\n", auto).await;
+        assert_eq!(done, (None, Source::Cache));
+        // Enter after accepting: the speculation computed this state.
+        let next = ask("fn main() {\n    let x = 1;\n    $0\n}\n", auto).await;
+        assert_eq!(next, (Some("let y = x + 1;".to_owned()), Source::Speculation));
+        // A word right of the cursor: quiet while typing, not when asked.
+        let quiet = ask("fn main() {\n    let $0x = 1;\n}\n", auto).await;
+        assert_eq!(quiet, (None, Source::Skipped));
+        let asked = ask("fn main() {\n    let $0x = 1;\n}\n", Trigger::Invoked).await;
+        assert_eq!(asked.1, Source::Model);
+        assert_eq!(*runner.runs.lock(), 2);
+        let stats = completer.stats();
+        assert_eq!(
+            (stats.answered, stats.from_model, stats.from_cache, stats.from_speculation),
+            (6, 2, 2, 1)
+        );
+        assert_eq!((stats.skipped, stats.empty), (1, 2));
+    }
 
     fn split(text: &str) -> (String, String) {
         let ctx = fixture(text);

@@ -27,13 +27,15 @@ pub fn clean(raw: &str, ctx: &FimContext) -> Option<String> {
     };
     let raw = cut_at_chatter(raw);
     let mut text = match ctx.mode {
-        Mode::SingleLine => raw.split('\n').next().unwrap_or_default().trim_end().to_owned(),
+        Mode::SingleLine | Mode::Empty => {
+            raw.split('\n').next().unwrap_or_default().trim_end().to_owned()
+        }
         Mode::MultiLine => cut_at_dedent(raw, &ctx.middle),
     };
     // The model often rewrites what is already right of the cursor
     // (closing brackets, the rest of the line): drop that repetition.
     let after = ctx.line_after_cursor.trim();
-    if !after.is_empty() && ctx.mode == Mode::SingleLine {
+    if !after.is_empty() && ctx.mode != Mode::MultiLine {
         if let Some(stripped) = text.trim_end().strip_suffix(after) {
             text = stripped.to_owned();
         } else if text.trim_start().starts_with(after) {
@@ -137,7 +139,7 @@ mod tests {
 
     #[test]
     fn markdown_fences_and_repeated_lines_end_a_suggestion() {
-        let c = ctx("$0");
+        let c = ctx("// Prints a greeting.\n$0");
         assert_eq!(
             clean("fn main() {\n    println!(\"hi\");\n}\n```\n\nThis program prints.", &c),
             Some("fn main() {\n    println!(\"hi\");\n}".to_owned())

@@ -12,7 +12,7 @@ use std::{future::Future, pin::Pin, sync::Arc};
 use parking_lot::Mutex;
 use tokio::sync::oneshot;
 
-use crate::engine::{CancelToken, EngineHandle, Generation, Job, JobError, Prompt};
+use crate::engine::{CancelToken, EngineHandle, Generation, Job, JobError};
 
 /// What happened to a submitted job.
 #[derive(Debug)]
@@ -28,15 +28,24 @@ pub enum Outcome {
 pub trait Runner: Send + Sync + 'static {
     fn run(&self, job: Job) -> Pin<Box<dyn Future<Output = Result<Generation, JobError>> + Send>>;
 
-    /// Prepares the cache for a likely prompt when idle; optional.
-    fn prewarm(&self, prompt: Prompt) {
-        let _ = prompt;
+    /// Runs a job for a likely next request, in idle time only: anything
+    /// submitted later interrupts it. Optional; by default nothing runs.
+    fn speculate(
+        &self,
+        job: Job,
+    ) -> Pin<Box<dyn Future<Output = Result<Generation, JobError>> + Send>> {
+        drop(job);
+        Box::pin(async { Err(JobError::Cancelled) })
     }
 }
 
 impl Runner for EngineHandle {
-    fn prewarm(&self, prompt: Prompt) {
-        EngineHandle::prewarm(self, prompt);
+    fn speculate(
+        &self,
+        job: Job,
+    ) -> Pin<Box<dyn Future<Output = Result<Generation, JobError>> + Send>> {
+        let answer = EngineHandle::speculate(self, job);
+        Box::pin(async move { answer.await.unwrap_or(Err(JobError::Stopped)) })
     }
 
     fn run(&self, job: Job) -> Pin<Box<dyn Future<Output = Result<Generation, JobError>> + Send>> {
@@ -161,7 +170,7 @@ mod tests {
     use tokio::sync::mpsc;
 
     use super::*;
-    use crate::engine::{StopReason, StopRules};
+    use crate::engine::{Prompt, StopReason, StopRules};
 
     /// A runner whose jobs finish when the test says so, or when cancelled.
     struct ScriptedRunner {

@@ -9,6 +9,7 @@
 
 pub mod fim;
 pub mod header;
+pub mod mode;
 
 use ropey::Rope;
 
@@ -32,8 +33,10 @@ impl Default for ContextConfig {
 pub enum Mode {
     /// The rest of the current line.
     SingleLine,
-    /// A few lines: the cursor is on a blank line.
+    /// A few lines: the cursor is on an empty line in a block.
     MultiLine,
+    /// Nothing: any suggestion here would be noise (see [`mode::classify`]).
+    Empty,
 }
 
 /// The text around the cursor, split for a FIM prompt.
@@ -102,11 +105,6 @@ pub fn build_with_header(
     let middle = slice(anchor, cursor);
     let line_end = next_line_start(text, line);
     let line_after_cursor = slice(cursor, line_end).trim_end_matches(['\n', '\r']).to_owned();
-    let mode = if middle.trim().is_empty() && line_after_cursor.trim().is_empty() {
-        Mode::MultiLine
-    } else {
-        Mode::SingleLine
-    };
     let window = slice(prefix_start, anchor);
     // Only a header the window does not already show is added.
     let prefix = if header_text.is_empty() || prefix_start <= header_text.len() {
@@ -114,14 +112,17 @@ pub fn build_with_header(
     } else {
         format!("{header_text}\n{window}")
     };
-    FimContext {
+    let mut ctx = FimContext {
         prefix,
         suffix: slice(cursor, suffix_end),
         middle,
         anchor,
-        mode,
+        mode: Mode::SingleLine,
         line_after_cursor,
-    }
+    };
+    // From the text alone here; the completion layer asks again with the tree.
+    ctx.mode = mode::classify(&ctx, cursor, None, mode::ModeConfig::default());
+    ctx
 }
 
 /// The byte offset where the line after `line` starts, or the end of the text.

@@ -99,26 +99,38 @@ pub(super) fn run_owner(
             },
         };
         match command {
-            Command::Prewarm(prompt) => {
-                // Pre-warming is for idle time only: newer work wins.
+            Command::Speculate(job, reply) => {
+                // Speculation is for idle time only: newer work wins.
                 if let Ok(next) = inbox.try_recv() {
                     stashed = Some(next);
+                    let _ = reply.send(Err(JobError::Cancelled));
                     continue;
                 }
-                session.prewarm(&prompt, &mut || match inbox.try_recv() {
-                    Ok(next) => {
-                        stashed = Some(next);
-                        true
+                let mut interrupted = || {
+                    if job.cancel.is_cancelled() || reply.is_closed() {
+                        return true;
                     }
-                    Err(_) => false,
-                });
+                    match inbox.try_recv() {
+                        Ok(next) => {
+                            stashed = Some(next);
+                            true
+                        }
+                        Err(_) => false,
+                    }
+                };
+                let result = if session.prewarm(&job.prompt, &mut interrupted) {
+                    session.generate(&job, Slot::Spare, &mut interrupted)
+                } else {
+                    Err(JobError::Cancelled)
+                };
+                let _ = reply.send(result);
             }
             Command::Generate(job, reply) => {
                 if job.cancel.is_cancelled() || reply.is_closed() {
                     let _ = reply.send(Err(JobError::Cancelled));
                     continue;
                 }
-                let result = session.generate(&job);
+                let result = session.generate(&job, Slot::Best, &mut || job.cancel.is_cancelled());
                 if let Err(err) = &result
                     && *err != JobError::Cancelled
                 {
@@ -138,7 +150,9 @@ fn refuse_jobs(inbox: &mpsc::Receiver<Command>) {
             Command::Generate(_, reply) => {
                 let _ = reply.send(Err(JobError::Stopped));
             }
-            Command::Prewarm(_) => {}
+            Command::Speculate(_, reply) => {
+                let _ = reply.send(Err(JobError::Stopped));
+            }
             Command::Shutdown => break,
         }
     }
@@ -209,6 +223,15 @@ struct Session<'m> {
     batch_size: usize,
 }
 
+/// Which cache slot a job runs in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Slot {
+    /// The one that shares the longer prefix with the prompt.
+    Best,
+    /// The one the last real request did not use.
+    Spare,
+}
+
 /// Tokens evaluated between checks for newer work while pre-warming, so a
 /// real request waits at most this many tokens' worth of prefill.
 const PREWARM_CHUNK: usize = 32;
@@ -245,7 +268,12 @@ impl<'m> Session<'m> {
         Ok(tokens)
     }
 
-    fn generate(&mut self, job: &Job) -> Result<Generation, JobError> {
+    fn generate(
+        &mut self,
+        job: &Job,
+        choice: Slot,
+        cancelled: &mut dyn FnMut() -> bool,
+    ) -> Result<Generation, JobError> {
         let started = Instant::now();
         let prompt = self.tokenize(&job.prompt)?;
         let context_len = self.context.n_ctx() as usize;
@@ -259,13 +287,21 @@ impl<'m> Session<'m> {
         }
 
         let reuse = |slot: usize| reusable_prefix(&self.slots[slot], &prompt);
-        let slot =
-            if reuse(1 - self.active) > reuse(self.active) { 1 - self.active } else { self.active };
-        self.active = slot;
+        let spare = 1 - self.active;
+        let slot = match choice {
+            Slot::Best if reuse(spare) > reuse(self.active) => spare,
+            Slot::Best => self.active,
+            Slot::Spare => spare,
+        };
+        // A real request makes its slot the active one; speculation leaves
+        // the user's current state where it is.
+        if choice == Slot::Best {
+            self.active = slot;
+        }
         let keep = reuse(slot);
         self.forget_from(slot, keep);
         self.make_room(slot, prompt.len() + reserve);
-        self.evaluate(slot, &prompt[keep..], &mut || job.cancel.is_cancelled())?;
+        self.evaluate(slot, &prompt[keep..], cancelled)?;
         let prefill_time = started.elapsed();
 
         let model = self.model;
@@ -286,7 +322,7 @@ impl<'m> Session<'m> {
         let mut generated = 0usize;
         let decode_started = Instant::now();
         let stop = loop {
-            if job.cancel.is_cancelled() {
+            if cancelled() {
                 return Err(JobError::Cancelled);
             }
             let logits_at = self.batch.n_tokens() - 1;
@@ -336,7 +372,7 @@ impl<'m> Session<'m> {
             if decode_started.elapsed() >= job.time_budget {
                 break StopReason::TimeBudget;
             }
-            self.evaluate(slot, &[token], &mut || job.cancel.is_cancelled())?;
+            self.evaluate(slot, &[token], cancelled)?;
         };
         Ok(Generation {
             text,
@@ -391,11 +427,13 @@ impl<'m> Session<'m> {
 
     /// Evaluates `prompt` into the inactive slot, starting from whatever
     /// either slot already shares with it, until done or `interrupted`.
-    fn prewarm(&mut self, prompt: &super::Prompt, interrupted: &mut dyn FnMut() -> bool) {
-        let Ok(tokens) = self.tokenize(prompt) else { return };
+    /// Returns whether all but its last token are in the slot.
+    fn prewarm(&mut self, prompt: &super::Prompt, interrupted: &mut dyn FnMut() -> bool) -> bool {
+        let Ok(tokens) = self.tokenize(prompt) else { return false };
         let context_len = self.context.n_ctx() as usize;
+        // Two slots of this size would not fit the cache side by side.
         if tokens.is_empty() || tokens.len() >= context_len / 2 {
-            return;
+            return false;
         }
         let target = 1 - self.active;
         let from_active = reusable_prefix(&self.slots[self.active], &tokens);
@@ -410,7 +448,7 @@ impl<'m> Session<'m> {
                 .copy_kv_cache_seq(seq(self.active), seq(target), Some(0), Some(len))
                 .is_err()
             {
-                return;
+                return false;
             }
             self.slots[target] = self.slots[self.active][..from_active].to_vec();
         } else {
@@ -418,16 +456,17 @@ impl<'m> Session<'m> {
         }
         let keep = self.slots[target].len();
         if keep >= tokens.len() - 1 {
-            return;
+            return true;
         }
         // Leave the last token for the job that comes: it needs its logits.
         let tail = &tokens[keep..tokens.len() - 1];
         for chunk in tail.chunks(PREWARM_CHUNK) {
             if interrupted() || self.evaluate(target, chunk, &mut || false).is_err() {
-                return;
+                return false;
             }
         }
         tracing::debug!("pre-warmed {} tokens ({} were cached)", tokens.len() - 1, keep);
+        true
     }
 
     /// Drops the slot's cached tokens from position `keep` on.

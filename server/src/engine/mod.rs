@@ -227,8 +227,9 @@ type Reply = tokio::sync::oneshot::Sender<Result<Generation, JobError>>;
 
 enum Command {
     Generate(Box<Job>, Reply),
-    /// Evaluate a prompt into the spare cache slot while idle.
-    Prewarm(Prompt),
+    /// Run a job in the spare cache slot while idle; any newer command
+    /// interrupts it.
+    Speculate(Box<Job>, Reply),
     Shutdown,
 }
 
@@ -252,11 +253,22 @@ impl EngineHandle {
         answer
     }
 
-    /// Asks the engine to evaluate `prompt` into its spare cache slot when it
-    /// has nothing else to do, so a request with that prompt (or one that
-    /// extends it) later costs only its new tokens. Newer work interrupts it.
-    pub fn prewarm(&self, prompt: Prompt) {
-        let _ = self.commands.send(Command::Prewarm(prompt));
+    /// Runs a job for a request that has not been made yet (the state after
+    /// the user accepts a suggestion), in the spare cache slot and only while
+    /// the engine has nothing else to do: any newer command interrupts it,
+    /// and it then ends as [`JobError::Cancelled`]. The prompt's tokens stay
+    /// in the spare slot, so the real request later costs only what differs.
+    pub fn speculate(
+        &self,
+        job: Job,
+    ) -> tokio::sync::oneshot::Receiver<Result<Generation, JobError>> {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        if let Err(mpsc::SendError(Command::Speculate(_, reply))) =
+            self.commands.send(Command::Speculate(Box::new(job), reply))
+        {
+            let _ = reply.send(Err(JobError::Stopped));
+        }
+        answer
     }
 
     /// Runs a job and waits for it; for the command line and benchmarks.

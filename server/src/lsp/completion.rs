@@ -10,9 +10,9 @@ use std::{sync::Arc, time::Duration};
 use tower_lsp_server::{
     gen_lsp_types::{
         CompletionItem, CompletionItemKind, CompletionItemTextEdit, CompletionList,
-        CompletionParams, CompletionResponse, InlineCompletionItem, InlineCompletionList,
-        InlineCompletionParams, InlineCompletionResponse, InsertText, Range,
-        TextDocumentPositionParams, TextEdit,
+        CompletionParams, CompletionResponse, CompletionTriggerKind, InlineCompletionItem,
+        InlineCompletionList, InlineCompletionParams, InlineCompletionResponse,
+        InlineCompletionTriggerKind, InsertText, Range, TextDocumentPositionParams, TextEdit,
     },
     jsonrpc,
 };
@@ -22,7 +22,7 @@ use super::{
     convert::{self, LinePastEnd},
 };
 use crate::{
-    completion::{Completer, CompletionError, CompletionRequest},
+    completion::{Completer, CompletionError, CompletionRequest, Trigger},
     documents::DocumentSnapshot,
 };
 
@@ -72,7 +72,7 @@ async fn completer(backend: &Backend) -> Option<Arc<Completer>> {
 }
 
 /// The suggestion for a pinned request, if any.
-async fn run(backend: &Backend, pinned: &Pinned) -> Option<String> {
+async fn run(backend: &Backend, pinned: &Pinned, trigger: Trigger) -> Option<String> {
     let completer = completer(backend).await?;
     let request = CompletionRequest {
         key: &pinned.uri,
@@ -82,6 +82,8 @@ async fn run(backend: &Backend, pinned: &Pinned) -> Option<String> {
         repo_name: &pinned.repo_name,
         lang: pinned.snapshot.lang,
         tree: pinned.snapshot.tree.as_ref(),
+        other_files: &[],
+        trigger,
     };
     match completer.complete(&request).await {
         Ok(completion) => completion.text,
@@ -98,7 +100,11 @@ pub(super) async fn inline_completion(
     params: InlineCompletionParams,
 ) -> jsonrpc::Result<Option<InlineCompletionResponse>> {
     let pinned = pin(backend, &params.text_document_position_params)?;
-    let items = match run(backend, &pinned).await {
+    let trigger = match params.context.trigger_kind {
+        InlineCompletionTriggerKind::Invoked => Trigger::Invoked,
+        _ => Trigger::Automatic,
+    };
+    let items = match run(backend, &pinned, trigger).await {
         Some(suggestion) => {
             let at = convert::position_of(&pinned.snapshot.text, pinned.cursor, backend.encoding());
             vec![InlineCompletionItem {
@@ -118,7 +124,13 @@ pub(super) async fn completion(
     params: CompletionParams,
 ) -> jsonrpc::Result<Option<CompletionResponse>> {
     let pinned = pin(backend, &params.text_document_position_params)?;
-    let items = match run(backend, &pinned).await {
+    // Only an explicit request is the user's; clients that re-ask while the
+    // user types (an incomplete list) are typing along.
+    let trigger = match params.context.map(|it| it.trigger_kind) {
+        Some(CompletionTriggerKind::Invoked) => Trigger::Invoked,
+        _ => Trigger::Automatic,
+    };
+    let items = match run(backend, &pinned, trigger).await {
         Some(suggestion) => vec![completion_item(backend, &pinned, &suggestion)],
         None => Vec::new(),
     };

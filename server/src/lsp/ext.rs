@@ -1,7 +1,9 @@
 //! Hearth's own protocol extensions.
 //!
 //! `hearth/modelStatus` is a server-to-client notification that editors use for
-//! a status display. The `hearth/debug*` requests exist only when the server
+//! a status display. `hearth/completionStats` is a request for the completion
+//! counters (answers by source, the last latency), for status displays and
+//! the typing-replay benchmark. The `hearth/debug*` requests exist only when the server
 //! runs with `HEARTH_DEBUG_API=1`: they let tests see the server's view of a
 //! document and are never advertised in the capabilities.
 
@@ -39,6 +41,8 @@ impl Notification for ModelStatus {
         LspNotificationMethod::Custom("hearth/modelStatus");
     const MESSAGE_DIRECTION: MessageDirection = MessageDirection::ServerToClient;
 }
+
+pub const COMPLETION_STATS: &str = "hearth/completionStats";
 
 pub const DEBUG_DOCUMENT: &str = "hearth/debugDocument";
 pub const DEBUG_PANIC: &str = "hearth/debugPanic";

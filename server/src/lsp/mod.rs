@@ -84,7 +84,8 @@ pub async fn serve_stdio(options: ServeOptions) -> bool {
 }
 
 fn build_service(options: ServeOptions) -> (LspService<Backend>, tower_lsp_server::ClientSocket) {
-    let mut builder = LspService::build(Backend::new);
+    let mut builder = LspService::build(Backend::new)
+        .custom_method(ext::COMPLETION_STATS, Backend::completion_stats);
     if options.debug_api {
         builder = builder
             .custom_method(ext::DEBUG_DOCUMENT, Backend::debug_document)
@@ -317,6 +318,19 @@ impl Backend {
         for (kind, message) in report.messages {
             self.client.log_message(kind, message).await;
         }
+    }
+
+    /// The completion counters of the loaded model (`null` without one).
+    async fn completion_stats(
+        &self,
+    ) -> jsonrpc::Result<Option<crate::completion::CompletionStats>> {
+        catch_request(ext::COMPLETION_STATS, async {
+            Ok(match &*self.shared.completer.borrow() {
+                CompleterState::Ready(completer) => Some(completer.stats()),
+                _ => None,
+            })
+        })
+        .await
     }
 
     async fn debug_document(
