@@ -256,8 +256,13 @@ impl Completer {
         request: &CompletionRequest<'_>,
         header: Option<Range<usize>>,
     ) -> (FimContext, Job) {
-        let mut ctx =
-            context::build_with_header(request.text, request.cursor, &self.config.context, header);
+        let mut ctx = context::build_with_header(
+            request.text,
+            request.cursor,
+            &self.config.context,
+            header,
+            request.tree,
+        );
         ctx.mode =
             match context::mode::classify(&ctx, request.cursor, request.tree, self.config.mode) {
                 Mode::Empty if request.trigger == Trigger::Invoked => Mode::SingleLine,
@@ -461,8 +466,26 @@ impl Completer {
             accepted.push_str(&text.byte_slice(line_end..).to_string());
         }
         let accepted = Rope::from_str(&accepted);
-        // No tree exists for that text yet; the header is where it was.
-        let next = CompletionRequest { text: &accepted, cursor, tree: None, ..*request };
+        // The document's tree, edited (not reparsed) to match: the nodes
+        // before the cursor stay where they were and those after it move,
+        // which is all the windows' cuts look at. The header is unchanged.
+        let edited = request.tree.map(|tree| {
+            let mut tree = tree.clone();
+            let point = |text: &Rope, byte: usize| {
+                let row = text.byte_to_line(byte);
+                tree_sitter::Point { row, column: byte - text.line_to_byte(row) }
+            };
+            tree.edit(&tree_sitter::InputEdit {
+                start_byte: request.cursor,
+                old_end_byte: line_end,
+                new_end_byte: cursor,
+                start_position: point(text, request.cursor),
+                old_end_position: point(text, line_end),
+                new_end_position: point(&accepted, cursor),
+            });
+            tree
+        });
+        let next = CompletionRequest { text: &accepted, cursor, tree: edited.as_ref(), ..*request };
         let header = self.header_of(request);
         let (next_ctx, job) = self.prepare_with_header(&next, header);
         if next_ctx.mode == Mode::Empty {

@@ -7,6 +7,7 @@
 //! line, prefix and suffix stay byte-for-byte the same and the prompt only
 //! grows at its end, so the engine's KV cache is reused exactly.
 
+pub mod boundaries;
 pub mod fim;
 pub mod header;
 pub mod mode;
@@ -55,17 +56,20 @@ pub struct FimContext {
 
 /// Splits the document at `cursor` (a byte offset on a character boundary).
 pub fn build(text: &Rope, cursor: usize, config: &ContextConfig) -> FimContext {
-    build_with_header(text, cursor, config, None)
+    build_with_header(text, cursor, config, None, None)
 }
 
 /// Like [`build`], and when the window before the cursor does not reach back
 /// to the end of `header` (the file's imports, from [`header::header_range`]),
 /// the header comes first in the prefix, within a quarter of its budget.
+/// With the document's current `tree`, the windows' far edges are cut at
+/// syntax boundaries (see [`boundaries`]).
 pub fn build_with_header(
     text: &Rope,
     cursor: usize,
     config: &ContextConfig,
     header: Option<std::ops::Range<usize>>,
+    tree: Option<&tree_sitter::Tree>,
 ) -> FimContext {
     let cursor = cursor.min(text.len_bytes());
     let line = text.byte_to_line(cursor);
@@ -92,14 +96,24 @@ pub fn build_with_header(
         let wanted = anchor.saturating_sub(config.prefix_bytes).div_ceil(chunk) * chunk;
         let wanted = wanted.min(anchor);
         let first = text.byte_to_line(wanted);
-        let start = text.line_to_byte(first);
-        if start < wanted { text.line_to_byte((first + 1).min(line)) } else { start }
+        let first = if text.line_to_byte(first) < wanted { (first + 1).min(line) } else { first };
+        // Within the first quarter of the window, a syntax boundary if any.
+        let last = text.byte_to_line((wanted + chunk).min(anchor)).min(line);
+        let best = tree.and_then(|tree| boundaries::best_start_line(text, tree, first..last));
+        text.line_to_byte(best.unwrap_or(first))
     };
     let suffix_end = {
         let wanted = (cursor + config.suffix_bytes).min(text.len_bytes());
         let last = text.byte_to_line(wanted);
         let end = text.line_to_byte(last);
-        if wanted == text.len_bytes() || end <= cursor { wanted.max(cursor) } else { end }
+        if wanted == text.len_bytes() || end <= cursor {
+            wanted.max(cursor)
+        } else {
+            // Within the last quarter of the window, a syntax boundary if any.
+            let from = text.byte_to_line(cursor + config.suffix_bytes * 3 / 4).max(line + 1);
+            let best = tree.and_then(|tree| boundaries::best_end_line(text, tree, from..last));
+            best.map_or(end, |it| next_line_start(text, it))
+        }
     };
     let slice = |from: usize, to: usize| text.byte_slice(from..to).to_string();
     let middle = slice(anchor, cursor);
@@ -197,14 +211,37 @@ mod tests {
         let source = format!("use std::fmt;\n{body}x$0\n");
         let (text, cursor) = at_cursor(&source);
         let config = ContextConfig { prefix_bytes: 400, suffix_bytes: 100 };
-        let ctx = build_with_header(&text, cursor, &config, Some(0..14));
+        let ctx = build_with_header(&text, cursor, &config, Some(0..14), None);
         assert!(ctx.prefix.starts_with("use std::fmt;\n\nlet v"), "{}", ctx.prefix);
         assert!(ctx.prefix.len() <= 400, "{}", ctx.prefix.len());
         // Near the top, the window shows the header itself: no second copy.
         let near = "use std::fmt;\nlet a = 1;\nx$0\n";
         let (text, cursor) = at_cursor(near);
-        let ctx = build_with_header(&text, cursor, &config, Some(0..14));
+        let ctx = build_with_header(&text, cursor, &config, Some(0..14), None);
         assert_eq!(ctx.prefix, "use std::fmt;\nlet a = 1;\n");
+    }
+
+    #[test]
+    fn windows_are_cut_where_items_begin_and_end() {
+        let items: String = (0..40)
+            .map(|i| format!("fn f{i}(x: u32) -> u32 {{\n    let y = x + {i};\n    y * 2\n}}\n\n"))
+            .collect();
+        let source = format!("{items}fn g() {{\n    $0\n}}\n\n{items}");
+        let (text, cursor) = at_cursor(&source);
+        let tree = crate::documents::parse_fresh(hearth_grammars::Lang::Rust, &text.to_string());
+        let config = ContextConfig { prefix_bytes: 600, suffix_bytes: 300 };
+        let plain = build_with_header(&text, cursor, &config, None, None);
+        let cut = build_with_header(&text, cursor, &config, None, tree.as_ref());
+        assert!(!plain.prefix.starts_with("fn "), "{}", plain.prefix);
+        assert!(cut.prefix.starts_with("fn f"), "{}", cut.prefix);
+        assert!(cut.prefix.len() >= 600 * 3 / 4 - 60, "{}", cut.prefix.len());
+        assert!(cut.suffix.ends_with("}\n") || cut.suffix.ends_with("}\n\n"), "{}", cut.suffix);
+        // Typing at the cursor does not move the cuts.
+        let typed = source.replace("$0", "let z$0");
+        let (text, cursor) = at_cursor(&typed);
+        let tree = crate::documents::parse_fresh(hearth_grammars::Lang::Rust, &text.to_string());
+        let after = build_with_header(&text, cursor, &config, None, tree.as_ref());
+        assert_eq!((after.prefix, after.suffix), (cut.prefix, cut.suffix));
     }
 
     #[test]
