@@ -62,6 +62,21 @@ pub struct CompletionSettings {
     /// Suggest inside comments and strings while typing (an explicit
     /// request always gets a suggestion).
     pub in_comments_and_strings: bool,
+    /// Whether suggestions are also offered as completion items.
+    pub completion_items: CompletionItems,
+}
+
+/// When to offer suggestions in the completion menu (`textDocument/completion`).
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub enum CompletionItems {
+    /// Only to clients without inline completion (Helix, Zed, Neovim 0.11).
+    #[default]
+    Auto,
+    /// Also to clients with inline completion.
+    Always,
+    /// Never: inline completion only.
+    Never,
 }
 
 impl Default for CompletionSettings {
@@ -77,6 +92,7 @@ impl Default for CompletionSettings {
             sampling: defaults.sampling,
             pipeline: defaults.pipeline,
             in_comments_and_strings: defaults.mode.in_comments_and_strings,
+            completion_items: CompletionItems::Auto,
         }
     }
 }

@@ -122,3 +122,34 @@ fn is_semver(version: &str) -> bool {
                 && (p == &"0" || !p.starts_with('0'))
         })
 }
+
+/// The completion kinds advertised for a client with (or without) inline
+/// completion and a `completion.completionItems` setting.
+fn advertised(inline: bool, items: Option<&str>) -> (bool, bool) {
+    let mut completion = json!({});
+    if let Some(items) = items {
+        completion["completionItems"] = items.into();
+    }
+    let options = ServerOptions {
+        inline_completion: inline,
+        init_options: Some(json!({
+            "model": { "enabled": false },
+            "completion": completion,
+        })),
+        ..ServerOptions::default()
+    };
+    let server = Server::start(options);
+    let caps = &server.initialize_result.as_ref().expect("initialized")["capabilities"];
+    let answer = (caps["inlineCompletionProvider"] == true, caps["completionProvider"].is_object());
+    server.shutdown_and_exit();
+    answer
+}
+
+#[test]
+fn completion_kinds_follow_the_client_unless_configured() {
+    // Ghost text or a menu, never the same suggestion twice by default.
+    assert_eq!(advertised(true, None), (true, false));
+    assert_eq!(advertised(false, None), (false, true));
+    assert_eq!(advertised(true, Some("always")), (true, true));
+    assert_eq!(advertised(false, Some("never")), (false, false));
+}

@@ -6,6 +6,7 @@ use tower_lsp_server::gen_lsp_types::{
 };
 
 use super::convert::PositionEncoding;
+use crate::config::CompletionItems;
 
 /// The facts about the client that later handlers need.
 #[derive(Clone, Copy, Debug, Default)]
@@ -38,7 +39,14 @@ impl ClientFacts {
     }
 }
 
-pub fn server_capabilities(client: &ClientFacts) -> ServerCapabilities {
+pub fn server_capabilities(client: &ClientFacts, menu: CompletionItems) -> ServerCapabilities {
+    let items = match menu {
+        // Clients with ghost text get only inline completions, so the same
+        // suggestion is not also offered in their completion menu.
+        CompletionItems::Auto => !client.inline_completion,
+        CompletionItems::Always => true,
+        CompletionItems::Never => false,
+    };
     ServerCapabilities {
         position_encoding: Some(client.encoding.to_lsp()),
         text_document_sync: Some(TextDocumentSync::Options(TextDocumentSyncOptions {
@@ -46,12 +54,10 @@ pub fn server_capabilities(client: &ClientFacts) -> ServerCapabilities {
             change: Some(TextDocumentSyncKind::Incremental),
             ..TextDocumentSyncOptions::default()
         })),
-        // Clients with ghost text get only inline completions, so the same
-        // suggestion is not also offered in their completion menu.
         inline_completion_provider: client
             .inline_completion
             .then_some(InlineCompletionProvider::Bool(true)),
-        completion_provider: (!client.inline_completion).then(CompletionOptions::default),
+        completion_provider: items.then(CompletionOptions::default),
         ..ServerCapabilities::default()
     }
 }

@@ -224,10 +224,11 @@ impl LanguageServer for Backend {
                 Ok(it) => it,
                 Err(err) => (Config::default(), vec![format!("{err}; using the defaults")]),
             };
+            let menu = config.completion.completion_items;
             let mut session = self.shared.session.lock();
             *session = Session { client, config, pending_warnings: warnings, workspace_roots };
             Ok(InitializeResult {
-                capabilities: capabilities::server_capabilities(&client),
+                capabilities: capabilities::server_capabilities(&client, menu),
                 server_info: Some(ServerInfo {
                     name: "hearth".to_owned(),
                     version: Some(env!("CARGO_PKG_VERSION").to_owned()),
