@@ -3,7 +3,9 @@
 //! The document is parsed with the suggestion inserted at the cursor, as an
 //! incremental reparse of the document's own tree, and a suggestion may not
 //! add ERROR or MISSING nodes to it. A multi-line suggestion that does is cut
-//! back, line by line, to its longest clean beginning. Parsing the whole
+//! back, line by line, to its longest clean beginning; failing that, to its
+//! longest beginning that is clean once the brackets it leaves open are
+//! closed (a block cut short by the token limit). Parsing the whole
 //! document (not a window around the cursor) matters: a window that starts
 //! inside a docstring or a string would parse code as text and text as code.
 
@@ -55,12 +57,19 @@ pub fn keep_syntax_clean(
             return Some(candidate.to_owned());
         }
     }
-    // No beginning is clean as it stands. A first line that only opens a
-    // block the user has yet to write (`for edge in edges {`) is judged with
-    // the brackets it leaves open closed; longer text must close its own.
-    let first = lines.first()?.trim_end_matches('\n');
-    let closers = unclosed_brackets(first);
-    (!closers.is_empty() && clean(&format!("{first}\n{closers}"))).then(|| first.to_owned())
+    // No beginning is clean as it stands. A suggestion cut short by its
+    // limits inside a block (`for edge in edges {` and part of its body) is
+    // judged with the brackets it leaves open closed: the user writes the
+    // rest. Its lines must be clean otherwise.
+    for keep in (1..=lines.len()).rev() {
+        let candidate = lines[..keep].concat();
+        let candidate = candidate.trim_end_matches('\n');
+        let closers = unclosed_brackets(candidate);
+        if !closers.is_empty() && clean(&format!("{candidate}\n{closers}")) {
+            return Some(candidate.to_owned());
+        }
+    }
+    None
 }
 
 /// The closing brackets, innermost first, for the brackets `text` opens and
@@ -166,6 +175,11 @@ mod tests {
         let fixture = "fn f(edges: &[u32]) {\n    $0\n}\n";
         assert_eq!(
             check(fixture, "for edge in edges {\n        g(*edge);").as_deref(),
+            Some("for edge in edges {\n        g(*edge);")
+        );
+        // The lines of an open block must still be clean.
+        assert_eq!(
+            check(fixture, "for edge in edges {\n        g(*edge;").as_deref(),
             Some("for edge in edges {")
         );
         assert_eq!(unclosed_brackets("a(b[\"(\"], {"), "})");
