@@ -18,8 +18,9 @@ use ropey::Rope;
 use crate::{
     completion::{Completer, CompletionRequest, Trigger},
     config::{Config, FETCH_MODEL_COMMAND},
-    context::fim::FimFamily,
+    context::{fim::FimFamily, related},
     engine::{Engine, EngineEvent, ModelInfo},
+    workspace::{self, DefinitionIndex, ScanLimits},
 };
 
 /// A position as people write it: 1-based line and column (in characters).
@@ -99,6 +100,9 @@ pub fn complete(options: &CompleteOptions) -> anyhow::Result<()> {
         .with_context(|| format!("cannot read {}", options.location.path.display()))?;
     let text = Rope::from_str(&source);
     let cursor = offset_of_location(&text, options.location.line, options.location.column)?;
+    let (root, repo_name, path) = names_for(&options.location.path);
+    // The workspace is indexed while the model loads, as the server does.
+    let scan = std::thread::spawn(move || index_workspace(&root));
 
     let load_started = Instant::now();
     let (engine, info) = load_engine(&config)?;
@@ -106,7 +110,9 @@ pub fn complete(options: &CompleteOptions) -> anyhow::Result<()> {
     let fim = FimFamily::detect(&info.control_tokens)
         .context("the model has no fill-in-the-middle tokens that Hearth knows")?;
     let completer = Completer::new(Arc::new(engine.handle()), fim, config.completion_config());
-    let (repo_name, path) = names_for(&options.location.path);
+    let index = scan.join().unwrap_or_default();
+    let other_files =
+        related::blocks_at(&index, &text, cursor, &path, &config.completion_config().context);
     let lang =
         options.location.path.extension().and_then(|it| it.to_str()).and_then(Lang::from_extension);
     let tree = lang.and_then(|lang| crate::documents::parse_fresh(lang, &source));
@@ -118,7 +124,7 @@ pub fn complete(options: &CompleteOptions) -> anyhow::Result<()> {
         repo_name: &repo_name,
         lang,
         tree: tree.as_ref(),
-        other_files: &[],
+        other_files: &other_files,
         trigger: Trigger::Invoked,
     };
 
@@ -166,13 +172,22 @@ pub fn complete(options: &CompleteOptions) -> anyhow::Result<()> {
 
 /// The repository name and relative path for a file: relative to the nearest
 /// ancestor holding `.git`, else the file's own directory.
-fn names_for(path: &Path) -> (String, String) {
+fn names_for(path: &Path) -> (PathBuf, String, String) {
     let absolute = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
     let root = absolute.ancestors().skip(1).find(|dir| dir.join(".git").exists());
     let root = root.or_else(|| absolute.parent()).unwrap_or(Path::new("/"));
     let repo = root.file_name().map(|it| it.to_string_lossy().into_owned()).unwrap_or_default();
     let relative = absolute.strip_prefix(root).unwrap_or(&absolute);
-    (repo, relative.to_string_lossy().into_owned())
+    (root.to_path_buf(), repo, relative.to_string_lossy().into_owned())
+}
+
+/// The definitions in the files under `root`, within the server's limits.
+fn index_workspace(root: &Path) -> DefinitionIndex {
+    let mut index = DefinitionIndex::default();
+    for file in workspace::scan_workspace(root, ScanLimits::DEFAULT) {
+        index.add_scanned(file);
+    }
+    index
 }
 
 #[cfg(test)]

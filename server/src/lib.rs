@@ -13,3 +13,4 @@ pub mod documents;
 pub mod engine;
 pub mod logging;
 pub mod lsp;
+pub mod workspace;

@@ -11,6 +11,7 @@ pub mod boundaries;
 pub mod fim;
 pub mod header;
 pub mod mode;
+pub mod related;
 
 use ropey::Rope;
 

@@ -23,7 +23,9 @@ use super::{
 };
 use crate::{
     completion::{Completer, CompletionError, CompletionRequest, Trigger},
+    context::{fim::FileBlock, related},
     documents::DocumentSnapshot,
+    workspace,
 };
 
 /// A request pinned to a document snapshot, ready to run without locks.
@@ -33,6 +35,8 @@ struct Pinned {
     cursor: usize,
     repo_name: String,
     path: String,
+    /// Definitions from other files, shown before this one.
+    other_files: Vec<FileBlock>,
 }
 
 fn pin(backend: &Backend, at: &TextDocumentPositionParams) -> jsonrpc::Result<Pinned> {
@@ -52,7 +56,28 @@ fn pin(backend: &Backend, at: &TextDocumentPositionParams) -> jsonrpc::Result<Pi
         let session = backend.shared.session.lock();
         convert::workspace_path(&uri, &session.workspace_roots)
     };
-    Ok(Pinned { uri, snapshot, cursor, repo_name, path })
+    let other_files = related_files(backend, &snapshot, cursor, &path);
+    Ok(Pinned { uri, snapshot, cursor, repo_name, path, other_files })
+}
+
+/// Definitions of the names used before the cursor's line, from other
+/// files. They depend only on text that typing on the cursor's line leaves
+/// alone, so the prompt they start stays the same (see `context::related`).
+fn related_files(
+    backend: &Backend,
+    snapshot: &DocumentSnapshot,
+    cursor: usize,
+    path: &str,
+) -> Vec<FileBlock> {
+    let index = &backend.shared.related;
+    workspace::refresh_pending(index, path);
+    let config = backend.config().completion_config().context;
+    let blocks = related::blocks_at(&index.lock(), &snapshot.text, cursor, path, &config);
+    tracing::debug!(
+        "cross-file context for {path}: {:?}",
+        blocks.iter().map(|it| (&it.path, it.text.len())).collect::<Vec<_>>()
+    );
+    blocks
 }
 
 /// How long a request waits for a model that is still loading.
@@ -82,7 +107,7 @@ async fn run(backend: &Backend, pinned: &Pinned, trigger: Trigger) -> Option<Str
         repo_name: &pinned.repo_name,
         lang: pinned.snapshot.lang,
         tree: pinned.snapshot.tree.as_ref(),
-        other_files: &[],
+        other_files: &pinned.other_files,
         trigger,
     };
     match completer.complete(&request).await {

@@ -169,24 +169,37 @@ pub fn workspace_path(uri: &str, roots: &[String]) -> (String, String) {
 
 /// The path part of a `file://` URI, percent-decoded; other URIs unchanged.
 fn file_path(uri: &str) -> String {
-    let Some(rest) = uri.strip_prefix("file://") else { return uri.to_owned() };
-    let bytes = rest.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
+    local_path(uri).map_or_else(|| uri.to_owned(), |path| path.to_string_lossy().into_owned())
+}
+
+/// The local path of a `file://` URI, percent-decoded; `None` for other
+/// schemes.
+pub(crate) fn local_path(uri: &str) -> Option<std::path::PathBuf> {
+    let rest = uri.strip_prefix("file://")?;
+    // An authority (`file://localhost/src`) is dropped: the path follows it.
+    let path = &rest[rest.find('/')?..];
+    let bytes = path.as_bytes();
+    let mut decoded = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
-        let hex = |b: u8| (b as char).to_digit(16);
+        let hex = |at: usize| bytes.get(at).and_then(|b| (*b as char).to_digit(16));
         if bytes[i] == b'%'
-            && let (Some(hi), Some(lo)) =
-                (bytes.get(i + 1).and_then(|b| hex(*b)), bytes.get(i + 2).and_then(|b| hex(*b)))
+            && let (Some(hi), Some(lo)) = (hex(i + 1), hex(i + 2))
         {
-            out.push(u8::try_from(hi * 16 + lo).unwrap_or(b'?'));
+            decoded.push(u8::try_from(hi * 16 + lo).ok()?);
             i += 3;
-            continue;
+        } else {
+            decoded.push(bytes[i]);
+            i += 1;
         }
-        out.push(bytes[i]);
-        i += 1;
     }
-    String::from_utf8_lossy(&out).into_owned()
+    let path = String::from_utf8(decoded).ok()?;
+    // Windows: `file:///C:/src` is the path `C:/src`.
+    let path = match path.as_bytes() {
+        [b'/', drive, b':', ..] if drive.is_ascii_alphabetic() => &path[1..],
+        _ => &path,
+    };
+    Some(std::path::PathBuf::from(path))
 }
 
 fn to_u32(n: usize) -> u32 {

@@ -42,7 +42,13 @@ use tower_lsp_server::{
     jsonrpc,
 };
 
-use crate::{completion::Completer, config::Config, documents::DocumentStore, engine::Engine};
+use crate::{
+    completion::Completer,
+    config::Config,
+    documents::DocumentStore,
+    engine::Engine,
+    workspace::{self, DefinitionIndex, ScanLimits},
+};
 
 pub use ext::DEBUG_API_ENV;
 
@@ -104,6 +110,9 @@ pub(crate) struct Shared {
     /// The settings the current engine was started with.
     loaded_config: Mutex<Option<crate::engine::EngineConfig>>,
     shutdown_requested: Arc<AtomicBool>,
+    /// Definitions in the workspace's files, for cross-file context: filled
+    /// by a scan after `initialized` and kept current by document edits.
+    related: Mutex<DefinitionIndex>,
 }
 
 /// Whether completions can be served.
@@ -141,6 +150,7 @@ impl Backend {
             completer: tokio::sync::watch::Sender::new(CompleterState::Unavailable),
             loaded_config: Mutex::new(None),
             shutdown_requested: Arc::new(AtomicBool::new(false)),
+            related: Mutex::new(DefinitionIndex::default()),
         };
         Backend { client, shared: Arc::new(shared) }
     }
@@ -205,6 +215,32 @@ fn workspace_roots(params: &InitializeParams) -> Vec<String> {
     roots
 }
 
+/// Bounds on the workspace scan after `initialized`, per root: 2,000 files,
+/// 256 KiB a file, 16 MiB and 50,000 directory entries in all, which is a
+/// few seconds of one background thread at most, even for a huge folder.
+const WORKSPACE_SCAN_LIMITS: ScanLimits = ScanLimits::DEFAULT;
+
+/// Indexes the definitions in each workspace root's files. Blocking; stops
+/// early when the server shuts down.
+fn scan_workspace_roots(shared: &Shared) {
+    let roots = shared.session.lock().workspace_roots.clone();
+    for root in roots {
+        let Some(dir) = convert::local_path(&root) else {
+            tracing::debug!("not scanning {root}: not a local folder");
+            continue;
+        };
+        let started = std::time::Instant::now();
+        let mut added = 0usize;
+        for file in workspace::scan_workspace(&dir, WORKSPACE_SCAN_LIMITS) {
+            if shared.shutdown_requested.load(Ordering::Relaxed) {
+                return;
+            }
+            added += usize::from(shared.related.lock().add_scanned(file));
+        }
+        tracing::info!("indexed {added} files of {} in {:?}", dir.display(), started.elapsed());
+    }
+}
+
 fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
     payload
         .downcast_ref::<&str>()
@@ -253,6 +289,8 @@ impl LanguageServer for Backend {
         tokio::spawn(async move {
             model::refresh_config_and_model(&client, &shared).await;
         });
+        let shared = self.shared.clone();
+        tokio::task::spawn_blocking(move || scan_workspace_roots(&shared));
     }
 
     async fn shutdown(&self) -> jsonrpc::Result<()> {

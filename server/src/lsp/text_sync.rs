@@ -4,8 +4,9 @@
 //! returns the log messages to send afterwards, so no `.await` ever comes
 //! between receiving an edit and applying it.
 
-use std::time::Duration;
+use std::{path::PathBuf, sync::Arc, time::Duration};
 
+use hearth_grammars::Lang;
 use tower_lsp_server::{
     gen_lsp_types::{
         DidChangeTextDocumentParams, DidCloseTextDocumentParams, DidOpenTextDocumentParams,
@@ -15,11 +16,14 @@ use tower_lsp_server::{
 };
 
 use super::{
-    Backend,
-    convert::{self, LinePastEnd},
+    Backend, Shared, WORKSPACE_SCAN_LIMITS,
+    convert::{self, LinePastEnd, local_path},
     ext::{DebugDocumentParams, DebugDocumentResult},
 };
-use crate::documents::{Document, ParseOutcome, SyntaxConfig, parse_fresh};
+use crate::{
+    documents::{Document, DocumentSnapshot, ParseOutcome, SyntaxConfig, parse_fresh},
+    workspace,
+};
 
 /// Messages for the client's log, collected while the documents were locked.
 #[derive(Default)]
@@ -54,6 +58,8 @@ pub(super) fn did_open(backend: &Backend, params: DidOpenTextDocumentParams) -> 
     }
     if needs_background {
         spawn_background_parse(backend, uri);
+    } else {
+        mark_for_index(&backend.shared, &uri);
     }
     report
 }
@@ -119,6 +125,8 @@ pub(super) fn did_change(backend: &Backend, params: DidChangeTextDocumentParams)
     drop(documents);
     if out_of_budget {
         spawn_background_parse(backend, uri);
+    } else {
+        mark_for_index(&backend.shared, &uri);
     }
     report
 }
@@ -126,10 +134,52 @@ pub(super) fn did_change(backend: &Backend, params: DidChangeTextDocumentParams)
 pub(super) fn did_close(backend: &Backend, params: DidCloseTextDocumentParams) -> Report {
     let mut report = Report::default();
     let uri = params.text_document.uri.to_string();
-    if backend.shared.documents.lock().close(&uri).is_none() {
+    let closed = backend.shared.documents.lock().close(&uri);
+    let Some(doc) = closed else {
         report.push(MessageType::Warning, format!("Hearth: {uri} was closed but was not open"));
+        return report;
+    };
+    let (repo, path) = index_path(&backend.shared, &uri);
+    match (repo.is_empty(), doc.lang(), local_path(&uri)) {
+        // A file outside the workspace is forgotten.
+        (true, _, _) => backend.shared.related.lock().remove_file(&path),
+        // A workspace file stays, as the disk has it: unsaved edits were
+        // dropped with the document (and it may have been deleted).
+        (false, Some(lang), Some(file)) => reload_from_disk(&backend.shared, path, lang, file),
+        (false, _, _) => {}
     }
     report
+}
+
+/// Replaces a closed file's definitions with those on disk, on a blocking
+/// thread, unless it is opened again meanwhile.
+fn reload_from_disk(shared: &Arc<Shared>, path: String, lang: Lang, file: PathBuf) {
+    let token = shared.related.lock().close_file(&path);
+    let shared = shared.clone();
+    tokio::task::spawn_blocking(move || {
+        let definitions =
+            workspace::read_definitions(&file, lang, WORKSPACE_SCAN_LIMITS.max_file_bytes);
+        shared.related.lock().reload(&path, token, definitions);
+    });
+}
+
+/// The name a document's definitions are indexed under: its path in the
+/// workspace, as the model sees it, with the workspace's name (empty for a
+/// file outside every workspace folder).
+fn index_path(shared: &Shared, uri: &str) -> (String, String) {
+    convert::workspace_path(uri, &shared.session.lock().workspace_roots)
+}
+
+/// Tells the definition index that a document changed, if its tree is
+/// current. O(1): the index keeps the rope and tree (shared, not copied)
+/// and extracts definitions only when another file's completion needs them.
+fn mark_for_index(shared: &Shared, uri: &str) {
+    let snapshot = shared.documents.lock().get(uri).map(Document::snapshot);
+    let Some(DocumentSnapshot { text, lang: Some(lang), tree: Some(tree), .. }) = snapshot else {
+        return;
+    };
+    let (_, path) = index_path(shared, uri);
+    shared.related.lock().mark_changed(&path, lang, text, tree);
 }
 
 /// Finishes parsing a document that did not fit the synchronous budget, on a
@@ -149,6 +199,8 @@ fn spawn_background_parse(backend: &Backend, uri: String) {
         if let Some(doc) = documents.get_mut(&uri) {
             doc.finish_background_parse(&parse, tree, budget);
         }
+        drop(documents);
+        mark_for_index(&shared, &uri);
     });
 }
 
