@@ -11,7 +11,7 @@ use llama_cpp_2::{
     context::{LlamaContext, params::LlamaContextParams},
     llama_backend::LlamaBackend,
     llama_batch::LlamaBatch,
-    model::{LlamaModel, params::LlamaModelParams},
+    model::{LlamaChatMessage, LlamaModel, params::LlamaModelParams},
     sampling::LlamaSampler,
     token::LlamaToken,
 };
@@ -119,9 +119,50 @@ pub(super) fn run_owner(
                     }
                 };
                 let result = if session.prewarm(&job.prompt, &mut interrupted) {
-                    session.generate(&job, Slot::Spare, &mut interrupted)
+                    session.generate(&job, Slot::Spare, &mut || Check::cancel_if(interrupted()))
                 } else {
                     Err(JobError::Cancelled)
+                };
+                let _ = reply.send(result);
+            }
+            Command::Background(job, reply) => {
+                if job.cancel.is_cancelled() || reply.is_closed() {
+                    let _ = reply.send(Err(JobError::Cancelled));
+                    continue;
+                }
+                // Newer work goes first; this job then comes back with what
+                // it wrote so far.
+                let mut check = || {
+                    if job.cancel.is_cancelled() || reply.is_closed() {
+                        return Check::Cancel;
+                    }
+                    match inbox.try_recv() {
+                        Ok(next) => {
+                            stashed = Some(next);
+                            Check::Yield
+                        }
+                        Err(_) => Check::Continue,
+                    }
+                };
+                // The prompt is read in small chunks first, so newer work
+                // waits for one chunk at most, not for a whole batch.
+                let mut verdict = Check::Continue;
+                session.prewarm(&job.prompt, &mut || {
+                    verdict = check();
+                    verdict != Check::Continue
+                });
+                let result = match verdict {
+                    Check::Continue => session.generate(&job, Slot::Spare, &mut check),
+                    Check::Cancel => Err(JobError::Cancelled),
+                    Check::Yield => Ok(Generation {
+                        text: String::new(),
+                        stop: StopReason::Preempted,
+                        prompt_tokens: 0,
+                        reused_tokens: 0,
+                        generated_tokens: 0,
+                        prefill_time: Duration::ZERO,
+                        decode_time: Duration::ZERO,
+                    }),
                 };
                 let _ = reply.send(result);
             }
@@ -130,7 +171,9 @@ pub(super) fn run_owner(
                     let _ = reply.send(Err(JobError::Cancelled));
                     continue;
                 }
-                let result = session.generate(&job, Slot::Best, &mut || job.cancel.is_cancelled());
+                let result = session.generate(&job, Slot::Best, &mut || {
+                    Check::cancel_if(job.cancel.is_cancelled())
+                });
                 if let Err(err) = &result
                     && *err != JobError::Cancelled
                 {
@@ -147,10 +190,9 @@ pub(super) fn run_owner(
 fn refuse_jobs(inbox: &mpsc::Receiver<Command>) {
     while let Ok(command) = inbox.recv() {
         match command {
-            Command::Generate(_, reply) => {
-                let _ = reply.send(Err(JobError::Stopped));
-            }
-            Command::Speculate(_, reply) => {
+            Command::Generate(_, reply)
+            | Command::Speculate(_, reply)
+            | Command::Background(_, reply) => {
                 let _ = reply.send(Err(JobError::Stopped));
             }
             Command::Shutdown => break,
@@ -223,6 +265,21 @@ struct Session<'m> {
     batch_size: usize,
 }
 
+/// What a running job should do next, asked between batches and tokens.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Check {
+    Continue,
+    Cancel,
+    /// Stop and return what was written so far (background jobs).
+    Yield,
+}
+
+impl Check {
+    fn cancel_if(cancelled: bool) -> Check {
+        if cancelled { Check::Cancel } else { Check::Continue }
+    }
+}
+
 /// Which cache slot a job runs in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Slot {
@@ -257,6 +314,7 @@ impl<'m> Session<'m> {
         for piece in &prompt.pieces {
             match piece {
                 Piece::Text(text) => tokens.extend(vocab.tokenize(text.as_bytes(), false, false)),
+                Piece::Chat(turns) => tokens.extend(self.render_chat(turns)?),
                 Piece::Special(marker) => {
                     match vocab.tokenize(marker.as_bytes(), false, true)[..] {
                         [token] if vocab.is_control(token) => tokens.push(token),
@@ -268,11 +326,48 @@ impl<'m> Session<'m> {
         Ok(tokens)
     }
 
+    /// A conversation in the model's chat template, up to the start of the
+    /// assistant's reply, as tokens. The template's markers are control
+    /// tokens; the messages' own text is tokenized as text.
+    fn render_chat(&self, turns: &[super::ChatTurn]) -> Result<Vec<LlamaToken>, JobError> {
+        let template = self
+            .model
+            .chat_template(None)
+            .map_err(|err| JobError::ChatTemplate(err.to_string()))?;
+        // Each message's text is replaced by a placeholder for rendering, so
+        // that text which looks like a marker stays text.
+        let placeholder = |i: usize| format!("\u{1}HEARTH-MESSAGE-{i}\u{1}");
+        let messages = turns
+            .iter()
+            .enumerate()
+            .map(|(i, turn)| LlamaChatMessage::new(turn.role.to_owned(), placeholder(i)))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|err| JobError::ChatTemplate(err.to_string()))?;
+        let rendered = self
+            .model
+            .apply_chat_template(&template, &messages, true)
+            .map_err(|err| JobError::ChatTemplate(err.to_string()))?;
+        let vocab = self.model.vocab();
+        let mut tokens = Vec::new();
+        let mut rest = rendered.as_str();
+        for (i, turn) in turns.iter().enumerate() {
+            let marker = placeholder(i);
+            let Some((frame, after)) = rest.split_once(marker.as_str()) else {
+                return Err(JobError::ChatTemplate("the template dropped a message".to_owned()));
+            };
+            tokens.extend(vocab.tokenize(frame.as_bytes(), false, true));
+            tokens.extend(vocab.tokenize(turn.content.as_bytes(), false, false));
+            rest = after;
+        }
+        tokens.extend(vocab.tokenize(rest.as_bytes(), false, true));
+        Ok(tokens)
+    }
+
     fn generate(
         &mut self,
         job: &Job,
         choice: Slot,
-        cancelled: &mut dyn FnMut() -> bool,
+        check: &mut dyn FnMut() -> Check,
     ) -> Result<Generation, JobError> {
         let started = Instant::now();
         let prompt = self.tokenize(&job.prompt)?;
@@ -301,7 +396,27 @@ impl<'m> Session<'m> {
         let keep = reuse(slot);
         self.forget_from(slot, keep);
         self.make_room(slot, prompt.len() + reserve);
-        self.evaluate(slot, &prompt[keep..], cancelled)?;
+        // What stopped an evaluation early, to tell giving way from cancelling.
+        let mut verdict = Check::Continue;
+        let mut stop_early = || {
+            verdict = check();
+            verdict != Check::Continue
+        };
+        let preempted = |text: String, generated: usize, prefill_time, decode_time| Generation {
+            text,
+            stop: StopReason::Preempted,
+            prompt_tokens: prompt.len(),
+            reused_tokens: keep,
+            generated_tokens: generated,
+            prefill_time,
+            decode_time,
+        };
+        match self.evaluate(slot, &prompt[keep..], &mut stop_early) {
+            Err(JobError::Cancelled) if verdict == Check::Yield => {
+                return Ok(preempted(String::new(), 0, started.elapsed(), Duration::ZERO));
+            }
+            result => result?,
+        }
         let prefill_time = started.elapsed();
 
         let model = self.model;
@@ -322,8 +437,13 @@ impl<'m> Session<'m> {
         let mut generated = 0usize;
         let decode_started = Instant::now();
         let stop = loop {
-            if cancelled() {
-                return Err(JobError::Cancelled);
+            match check() {
+                Check::Continue => {}
+                Check::Cancel => return Err(JobError::Cancelled),
+                Check::Yield => {
+                    let decode_time = decode_started.elapsed();
+                    return Ok(preempted(text, generated, prefill_time, decode_time));
+                }
             }
             let logits_at = self.batch.n_tokens() - 1;
             let written = text.len() + bytes.len();
@@ -372,7 +492,8 @@ impl<'m> Session<'m> {
             if decode_started.elapsed() >= job.time_budget {
                 break StopReason::TimeBudget;
             }
-            self.evaluate(slot, &[token], cancelled)?;
+            // One token is one batch: the check above covers it.
+            self.evaluate(slot, &[token], &mut || false)?;
         };
         Ok(Generation {
             text,

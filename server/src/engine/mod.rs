@@ -91,6 +91,18 @@ pub enum EngineEvent {
 pub enum Piece {
     Text(String),
     Special(&'static str),
+    /// A conversation, rendered with the model's own chat template (the
+    /// GGUF's `tokenizer.chat_template`), ending where the assistant's
+    /// reply begins.
+    Chat(Vec<ChatTurn>),
+}
+
+/// One message of a conversation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChatTurn {
+    /// `system`, `user` or `assistant`.
+    pub role: &'static str,
+    pub content: String,
 }
 
 /// A prompt as a sequence of pieces.
@@ -109,8 +121,11 @@ impl Prompt {
         self.pieces
             .iter()
             .map(|it| match it {
-                Piece::Text(text) => text.as_str(),
-                Piece::Special(marker) => marker,
+                Piece::Text(text) => text.clone(),
+                Piece::Special(marker) => (*marker).to_owned(),
+                Piece::Chat(turns) => {
+                    turns.iter().map(|turn| format!("[{}] {}\n", turn.role, turn.content)).collect()
+                }
             })
             .collect()
     }
@@ -191,6 +206,9 @@ pub enum StopReason {
     StopRule,
     MaxTokens,
     TimeBudget,
+    /// A background job gave way to newer work; the caller may continue it
+    /// by submitting it again with the text so far appended to its prompt.
+    Preempted,
 }
 
 /// The answer to a [`Job`], with the figures benchmarks and logs need.
@@ -217,6 +235,8 @@ pub enum JobError {
     PromptTooLong { tokens: usize, reserve: usize, context: usize },
     #[error("the model has no control token {0:?}")]
     UnknownSpecial(String),
+    #[error("the model has no usable chat template: {0}")]
+    ChatTemplate(String),
     #[error("llama.cpp failed while evaluating: {0}")]
     Decode(String),
     #[error("the engine has stopped")]
@@ -230,6 +250,9 @@ enum Command {
     /// Run a job in the spare cache slot while idle; any newer command
     /// interrupts it.
     Speculate(Box<Job>, Reply),
+    /// Run a long job (a code action) in the spare slot; newer commands
+    /// preempt it, and it ends with what it wrote so far.
+    Background(Box<Job>, Reply),
     Shutdown,
 }
 
@@ -265,6 +288,24 @@ impl EngineHandle {
         let (reply, answer) = tokio::sync::oneshot::channel();
         if let Err(mpsc::SendError(Command::Speculate(_, reply))) =
             self.commands.send(Command::Speculate(Box::new(job), reply))
+        {
+            let _ = reply.send(Err(JobError::Stopped));
+        }
+        answer
+    }
+
+    /// Runs a long job that must not hold up completions: in the spare cache
+    /// slot, giving way to any newer command. A job that gave way ends with
+    /// [`StopReason::Preempted`] and the text it wrote; the caller continues
+    /// it by submitting it again with that text appended to the prompt, and
+    /// the engine's cache makes the repeated part cheap.
+    pub fn background(
+        &self,
+        job: Job,
+    ) -> tokio::sync::oneshot::Receiver<Result<Generation, JobError>> {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        if let Err(mpsc::SendError(Command::Background(_, reply))) =
+            self.commands.send(Command::Background(Box::new(job), reply))
         {
             let _ = reply.send(Err(JobError::Stopped));
         }
