@@ -30,7 +30,7 @@ pub fn clean(raw: &str, ctx: &FimContext) -> Option<String> {
         Mode::SingleLine | Mode::Empty => {
             raw.split('\n').next().unwrap_or_default().trim_end().to_owned()
         }
-        Mode::MultiLine => cut_at_dedent(raw, &ctx.middle),
+        Mode::MultiLine => cut_at_suffix(&cut_at_dedent(raw, &ctx.middle), &ctx.suffix)?,
     };
     // The model often rewrites what is already right of the cursor
     // (closing brackets, the rest of the line): drop that repetition.
@@ -41,6 +41,12 @@ pub fn clean(raw: &str, ctx: &FimContext) -> Option<String> {
         } else if text.trim_start().starts_with(after) {
             return None;
         }
+    }
+    // After code on the line, a small model that has nothing to add offers
+    // a trailing comment (`// TODO`, `# This is a hack`): not worth showing.
+    let after_code = !ctx.middle.trim().is_empty();
+    if after_code && ["//", "#", "--", "/*"].iter().any(|it| text.trim_start().starts_with(it)) {
+        return None;
     }
     if text.trim().is_empty() { None } else { Some(text) }
 }
@@ -70,9 +76,12 @@ fn cut_at_chatter(raw: &str) -> &str {
 }
 
 /// Keeps whole lines of a multi-line suggestion while they stay inside the
-/// cursor's block: a line indented less than the cursor's line ends it.
+/// cursor's block: a line indented less than the suggestion's first line
+/// (the typed indentation and whatever the model added to it) ends it.
 fn cut_at_dedent(raw: &str, typed: &str) -> String {
-    let base_indent = typed.len() - typed.trim_start().len();
+    let first = raw.lines().next().unwrap_or_default();
+    let added = first.len() - first.trim_start_matches([' ', '\t']).len();
+    let base_indent = typed.len() - typed.trim_start().len() + added;
     let mut kept: Vec<&str> = Vec::new();
     for (i, line) in raw.lines().enumerate() {
         let indent = line.len() - line.trim_start().len();
@@ -85,6 +94,19 @@ fn cut_at_dedent(raw: &str, typed: &str) -> String {
         kept.pop();
     }
     kept.join("\n").trim_end().to_owned()
+}
+
+/// Cuts a multi-line suggestion where it starts writing the line that
+/// already follows the cursor: the model ran into the suffix. `None` when
+/// its very first line is that line.
+fn cut_at_suffix(text: &str, suffix: &str) -> Option<String> {
+    // The suffix starts with the rest of the cursor's (empty) line.
+    let next = suffix.lines().skip(1).map(str::trim).find(|line| !line.is_empty());
+    let Some(next) = next else { return Some(text.to_owned()) };
+    let lines: Vec<&str> = text.lines().collect();
+    let end = lines.iter().position(|line| line.trim() == next).unwrap_or(lines.len());
+    let kept = lines[..end].join("\n");
+    if kept.trim().is_empty() { None } else { Some(kept.trim_end().to_owned()) }
 }
 
 #[cfg(test)]
@@ -111,6 +133,23 @@ mod tests {
             clean("    y = x + 1\n    return y\nprint(f(2))\n", &c),
             Some("y = x + 1\n    return y".to_owned())
         );
+    }
+
+    #[test]
+    fn a_block_written_from_column_zero_ends_at_its_dedent() {
+        let c = ctx("def f(x):\n$0\n    return y\n");
+        assert_eq!(
+            clean("    y += 1\n    y *= 2\nprint(f(3))\n", &c),
+            Some("    y += 1\n    y *= 2".to_owned())
+        );
+    }
+
+    #[test]
+    fn a_block_stops_where_the_suffix_begins() {
+        let c = ctx("fn f() -> u32 {\n    let a = 1;\n    $0\n    a + b\n}\n");
+        assert_eq!(clean("let b = 2;\n    a + b\n}\n", &c), Some("let b = 2;".to_owned()));
+        // Writing only what follows is no suggestion at all.
+        assert_eq!(clean("a + b\n}\n", &c), None);
     }
 
     #[test]
@@ -146,6 +185,17 @@ mod tests {
         );
         assert_eq!(clean("x = 1\nx = 1\nx = 1\n", &c), Some("x = 1".to_owned()));
         assert_eq!(clean("```", &ctx("    $0")), None);
+    }
+
+    #[test]
+    fn a_trailing_comment_after_code_is_no_suggestion() {
+        assert_eq!(clean("  # This is a hack", &ctx("    x = f(y)$0\n")), None);
+        assert_eq!(clean(" // TODO: implement", &ctx("    let x = 1;$0\n")), None);
+        // On a line of its own, a comment is what the user is writing.
+        assert_eq!(
+            clean("// Sums the list.", &ctx("$0\nfn f() {}\n")),
+            Some("// Sums the list.".to_owned())
+        );
     }
 
     #[test]

@@ -152,6 +152,12 @@ pub(crate) async fn pump_input<R, W>(
                 let _ = errors.send(response);
             }
             Ok(None) => break,
+            // Stopping the runtime after `exit` cancels the blocking read
+            // of stdin that tokio runs on a thread of its own: not an error.
+            Err(err) if err.to_string().contains("cancelled") => {
+                tracing::debug!("stopped reading from the client: {err}");
+                break;
+            }
             Err(err) => {
                 tracing::error!("reading from the client failed: {err}");
                 break;
