@@ -5,6 +5,7 @@
 //! through `context` (pure prompt building) and `engine` (the only code that
 //! knows llama.cpp), `documents` holds open files, `config` the settings.
 
+pub mod actions;
 pub mod cli;
 pub mod completion;
 pub mod config;

@@ -102,6 +102,9 @@ pub struct ServerOptions {
     /// Declare `capabilities.textDocument.inlineCompletion`, as clients with
     /// ghost text do (VS Code, Neovim 0.12).
     pub inline_completion: bool,
+    /// Declare that code actions' edits are resolved lazily
+    /// (`codeAction.resolveSupport` with `edit`), as VS Code does.
+    pub resolve_code_actions: bool,
 }
 
 impl ServerOptions {
@@ -263,6 +266,15 @@ impl Server {
         }
         if self.options.inline_completion {
             capabilities["textDocument"]["inlineCompletion"] = json!({});
+        }
+        capabilities["textDocument"]["codeAction"] = json!({
+            "codeActionLiteralSupport": {
+                "codeActionKind": { "valueSet": ["quickfix", "refactor"] },
+            },
+        });
+        if self.options.resolve_code_actions {
+            capabilities["textDocument"]["codeAction"]["resolveSupport"] =
+                json!({ "properties": ["edit"] });
         }
         let mut params = json!({
             "processId": std::process::id(),
@@ -763,6 +775,11 @@ fn dispatch(message: Value, outgoing: &mpsc::Sender<Outgoing>, shared: &Shared) 
                 }
                 "window/workDoneProgress/create" | "client/registerCapability" => {
                     json!({ "jsonrpc": "2.0", "id": id, "result": null })
+                }
+                // The edit is recorded (see `server_requests`); tests apply
+                // it to their own copy of the text.
+                "workspace/applyEdit" => {
+                    json!({ "jsonrpc": "2.0", "id": id, "result": { "applied": true } })
                 }
                 _ => json!({
                     "jsonrpc": "2.0",

@@ -18,6 +18,8 @@ pub struct ClientFacts {
     pub configuration: bool,
     /// The client shows `textDocument/inlineCompletion` results as ghost text.
     pub inline_completion: bool,
+    /// The client fills in code actions' edits with `codeAction/resolve`.
+    pub resolve_code_actions: bool,
 }
 
 impl ClientFacts {
@@ -35,6 +37,8 @@ impl ClientFacts {
                 .text_document
                 .as_ref()
                 .is_some_and(|it| it.inline_completion.is_some()),
+            resolve_code_actions: serde_json::to_value(caps)
+                .is_ok_and(|caps| super::actions::client_resolves_edits(&caps)),
         }
     }
 }
@@ -58,6 +62,17 @@ pub fn server_capabilities(client: &ClientFacts, menu: CompletionItems) -> Serve
             .inline_completion
             .then_some(InlineCompletionProvider::Bool(true)),
         completion_provider: items.then(CompletionOptions::default),
+        // Listing is instant; edits come from `codeAction/resolve`, or from
+        // the `hearth.applyAction` command for clients that cannot resolve.
+        code_action_provider: serde_json::from_value(serde_json::json!({
+            "codeActionKinds": ["quickfix", "refactor"],
+            "resolveProvider": true,
+        }))
+        .ok(),
+        execute_command_provider: serde_json::from_value(serde_json::json!({
+            "commands": [super::actions::APPLY_ACTION, super::actions::REWRITE],
+        }))
+        .ok(),
         ..ServerCapabilities::default()
     }
 }

@@ -81,7 +81,7 @@ fn related_files(
 }
 
 /// How long a request waits for a model that is still loading.
-const MODEL_WAIT: Duration = Duration::from_secs(60);
+pub(super) const MODEL_WAIT: Duration = Duration::from_secs(60);
 
 /// The completion pipeline, waiting for a model that is loading.
 async fn completer(backend: &Backend) -> Option<Arc<Completer>> {

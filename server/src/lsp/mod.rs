@@ -12,6 +12,7 @@
 //! - A panic inside a handler is caught, logged with a backtrace and answered
 //!   as an internal error; the server keeps running.
 
+mod actions;
 mod capabilities;
 mod completion;
 pub mod convert;
@@ -34,10 +35,11 @@ use parking_lot::Mutex;
 use tower_lsp_server::{
     Client, LanguageServer, LspService, Server,
     gen_lsp_types::{
-        CompletionParams, CompletionResponse, DidChangeConfigurationParams,
-        DidChangeTextDocumentParams, DidCloseTextDocumentParams, DidOpenTextDocumentParams,
-        InitializeParams, InitializeResult, InitializedParams, InlineCompletionParams,
-        InlineCompletionResponse, MessageType, ServerInfo,
+        CodeAction, CodeActionParams, CodeActionResponse, CompletionParams, CompletionResponse,
+        DidChangeConfigurationParams, DidChangeTextDocumentParams, DidCloseTextDocumentParams,
+        DidOpenTextDocumentParams, ExecuteCommandParams, InitializeParams, InitializeResult,
+        InitializedParams, InlineCompletionParams, InlineCompletionResponse, MessageType,
+        ServerInfo,
     },
     jsonrpc,
 };
@@ -91,7 +93,8 @@ pub async fn serve_stdio(options: ServeOptions) -> bool {
 
 fn build_service(options: ServeOptions) -> (LspService<Backend>, tower_lsp_server::ClientSocket) {
     let mut builder = LspService::build(Backend::new)
-        .custom_method(ext::COMPLETION_STATS, Backend::completion_stats);
+        .custom_method(ext::COMPLETION_STATS, Backend::completion_stats)
+        .custom_method("window/workDoneProgress/cancel", Backend::progress_cancel);
     if options.debug_api {
         builder = builder
             .custom_method(ext::DEBUG_DOCUMENT, Backend::debug_document)
@@ -113,6 +116,8 @@ pub(crate) struct Shared {
     /// Definitions in the workspace's files, for cross-file context: filled
     /// by a scan after `initialized` and kept current by document edits.
     related: Mutex<DefinitionIndex>,
+    /// Code actions being computed, by progress token.
+    running_actions: actions::RunningActions,
 }
 
 /// Whether completions can be served.
@@ -151,6 +156,7 @@ impl Backend {
             loaded_config: Mutex::new(None),
             shutdown_requested: Arc::new(AtomicBool::new(false)),
             related: Mutex::new(DefinitionIndex::default()),
+            running_actions: actions::RunningActions::default(),
         };
         Backend { client, shared: Arc::new(shared) }
     }
@@ -333,6 +339,25 @@ impl LanguageServer for Backend {
         catch_request("textDocument/completion", completion::completion(self, params)).await
     }
 
+    async fn code_action(
+        &self,
+        params: CodeActionParams,
+    ) -> jsonrpc::Result<Option<Vec<CodeActionResponse>>> {
+        catch_request("textDocument/codeAction", async { actions::code_action(self, &params) })
+            .await
+    }
+
+    async fn code_action_resolve(&self, params: CodeAction) -> jsonrpc::Result<CodeAction> {
+        catch_request("codeAction/resolve", actions::resolve(self, params)).await
+    }
+
+    async fn execute_command(
+        &self,
+        params: ExecuteCommandParams,
+    ) -> jsonrpc::Result<Option<serde_json::Value>> {
+        catch_request("workspace/executeCommand", actions::execute_command(self, params)).await
+    }
+
     async fn did_change_configuration(&self, _: DidChangeConfigurationParams) {
         let client = self.client.clone();
         let shared = self.shared.clone();
@@ -356,6 +381,13 @@ impl Backend {
         };
         for (kind, message) in report.messages {
             self.client.log_message(kind, message).await;
+        }
+    }
+
+    /// The user cancelled an action from its progress display.
+    async fn progress_cancel(&self, params: serde_json::Value) {
+        if let Some(token) = params["token"].as_str() {
+            self.shared.running_actions.cancel(token);
         }
     }
 

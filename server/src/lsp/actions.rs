@@ -1,0 +1,433 @@
+//! Code actions: `textDocument/codeAction`, `codeAction/resolve` and the
+//! `hearth.applyAction` / `hearth.rewrite` commands.
+//!
+//! Listing is synchronous and never touches the model: the targets come
+//! from the tree (`actions::offers`). The edit is computed on resolve, or,
+//! for clients that cannot resolve, by the `hearth.applyAction` command,
+//! which applies it through `workspace/applyEdit`. Each action carries the
+//! document version it was listed for; an action for an older version fails
+//! with a clear error instead of editing text that moved. The work shows as
+//! cancellable `window/workDoneProgress`.
+
+use std::{
+    collections::HashMap,
+    sync::atomic::{AtomicU64, Ordering},
+    time::Instant,
+};
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use tower_lsp_server::{
+    gen_lsp_types::{
+        CodeAction, CodeActionKind, CodeActionParams, CodeActionResponse, Command,
+        ExecuteCommandParams, Message, ProgressToken, Range, WorkspaceEdit,
+    },
+    jsonrpc,
+};
+
+use super::{
+    Backend, CompleterState,
+    convert::{self, LinePastEnd},
+};
+use crate::{
+    actions::{
+        self, ActionKind, Diagnostic,
+        run::{ActionInput, RunError},
+    },
+    documents::DocumentSnapshot,
+    engine::CancelToken,
+};
+
+/// Computes an action's edit and applies it (clients without resolve).
+pub const APPLY_ACTION: &str = "hearth.applyAction";
+/// Rewrites a range following an instruction the editor asked the user for.
+pub const REWRITE: &str = "hearth.rewrite";
+
+/// What travels in an action's `data` from listing to resolving.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ActionData {
+    uri: String,
+    version: i32,
+    kind: ActionKind,
+    /// The target's byte range in that version.
+    target: (usize, usize),
+    /// Diagnostics in the target (byte ranges and messages), for Fix.
+    #[serde(default)]
+    diagnostics: Vec<(usize, usize, String)>,
+    #[serde(default)]
+    instruction: Option<String>,
+}
+
+/// `hearth.rewrite`'s argument.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RewriteArgs {
+    text_document: UriArg,
+    range: Range,
+    instruction: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct UriArg {
+    uri: String,
+}
+
+/// Whether the client resolves code actions' edits lazily.
+pub(super) fn client_resolves_edits(capabilities: &Value) -> bool {
+    capabilities["textDocument"]["codeAction"]["resolveSupport"]["properties"]
+        .as_array()
+        .is_some_and(|it| it.iter().any(|p| p == "edit"))
+}
+
+fn snapshot(backend: &Backend, uri: &str) -> jsonrpc::Result<DocumentSnapshot> {
+    let documents = backend.shared.documents.lock();
+    let doc = documents
+        .get(uri)
+        .ok_or_else(|| jsonrpc::Error::invalid_params(format!("{uri} is not open")))?;
+    Ok(doc.snapshot())
+}
+
+/// Lists the actions at a range. No model call: tree queries only.
+pub(super) fn code_action(
+    backend: &Backend,
+    params: &CodeActionParams,
+) -> jsonrpc::Result<Option<Vec<CodeActionResponse>>> {
+    let started = Instant::now();
+    let uri = params.text_document.uri.to_string();
+    let snapshot = snapshot(backend, &uri)?;
+    let (Some(lang), Some(tree)) = (snapshot.lang, snapshot.tree.as_ref()) else {
+        return Ok(Some(Vec::new()));
+    };
+    let encoding = backend.encoding();
+    let text = &snapshot.text;
+    let at = |pos| convert::offset_of(text, pos, encoding, LinePastEnd::Clamp).map(|it| it.offset);
+    let invalid =
+        |err: convert::PositionOutOfRange| jsonrpc::Error::invalid_params(err.to_string());
+    let start = at(params.range.start).map_err(invalid)?;
+    let end = at(params.range.end).map_err(invalid)?.max(start);
+    let diagnostics: Vec<Diagnostic> = params
+        .context
+        .diagnostics
+        .iter()
+        .filter_map(|it| {
+            let from = at(it.range.start).ok()?;
+            let to = at(it.range.end).ok()?.max(from);
+            let message = match &it.message {
+                Message::String(text) => text.clone(),
+                Message::MarkupContent(markup) => markup.value.clone(),
+            };
+            Some(Diagnostic { range: from..to, message })
+        })
+        .collect();
+    let source = text.to_string();
+    let offers = actions::offers(lang, &source, tree, start..end, &diagnostics);
+    let resolves = backend.shared.session.lock().client.resolve_code_actions;
+    let mut listed = Vec::new();
+    for offer in offers {
+        // Rewriting needs an instruction, which the editor asks the user
+        // for and sends with `hearth.rewrite`.
+        if offer.kind == ActionKind::Rewrite {
+            continue;
+        }
+        let in_target: Vec<(usize, usize, String)> = diagnostics
+            .iter()
+            .filter(|it| it.range.start <= offer.target.end && offer.target.start <= it.range.end)
+            .map(|it| (it.range.start, it.range.end, it.message.clone()))
+            .collect();
+        let data = ActionData {
+            uri: uri.clone(),
+            version: snapshot.version,
+            kind: offer.kind,
+            target: (offer.target.start, offer.target.end),
+            diagnostics: in_target,
+            instruction: None,
+        };
+        let data = serde_json::to_value(&data).map_err(|_| jsonrpc::Error::internal_error())?;
+        let kind = match offer.kind {
+            ActionKind::Fix => CodeActionKind::QuickFix,
+            _ => CodeActionKind::Refactor,
+        };
+        let fixes = (offer.kind == ActionKind::Fix).then(|| {
+            params
+                .context
+                .diagnostics
+                .iter()
+                .filter(|it| {
+                    at(it.range.start).is_ok_and(|from| from <= offer.target.end)
+                        && at(it.range.end).is_ok_and(|to| offer.target.start <= to)
+                })
+                .cloned()
+                .collect()
+        });
+        let mut action = CodeAction {
+            title: offer.title.clone(),
+            kind: Some(kind),
+            diagnostics: fixes,
+            ..CodeAction::default()
+        };
+        if resolves {
+            action.data = Some(data);
+        } else {
+            action.command = Some(Command {
+                title: offer.title,
+                command: APPLY_ACTION.to_owned(),
+                arguments: Some(vec![data]),
+                ..Command::default()
+            });
+        }
+        listed.push(CodeActionResponse::CodeAction(action));
+    }
+    tracing::debug!("{} code actions for {uri} in {:?}", listed.len(), started.elapsed());
+    Ok(Some(listed))
+}
+
+/// Fills in a listed action's edit.
+pub(super) async fn resolve(
+    backend: &Backend,
+    mut action: CodeAction,
+) -> jsonrpc::Result<CodeAction> {
+    let Some(data) = action.data.clone() else {
+        return Err(jsonrpc::Error::invalid_params("this code action is not Hearth's"));
+    };
+    let data: ActionData = serde_json::from_value(data)
+        .map_err(|err| jsonrpc::Error::invalid_params(format!("not a Hearth action: {err}")))?;
+    action.edit = Some(compute(backend, &data, &action.title).await?);
+    Ok(action)
+}
+
+/// Runs `hearth.applyAction` and `hearth.rewrite`: computes the edit and
+/// asks the client to apply it.
+pub(super) async fn execute_command(
+    backend: &Backend,
+    params: ExecuteCommandParams,
+) -> jsonrpc::Result<Option<Value>> {
+    let argument = params.arguments.and_then(|it| it.into_iter().next()).unwrap_or(Value::Null);
+    let (data, title) = match params.command.as_str() {
+        APPLY_ACTION => {
+            let data: ActionData = serde_json::from_value(argument).map_err(|err| {
+                jsonrpc::Error::invalid_params(format!("{APPLY_ACTION} needs an action: {err}"))
+            })?;
+            let title = data.kind.title("code");
+            (data, title)
+        }
+        REWRITE => {
+            let args: RewriteArgs = serde_json::from_value(argument).map_err(|err| {
+                jsonrpc::Error::invalid_params(format!(
+                    "{REWRITE} needs {{textDocument: {{uri}}, range, instruction}}: {err}"
+                ))
+            })?;
+            (rewrite_data(backend, args)?, ActionKind::Rewrite.title("selection"))
+        }
+        other => {
+            return Err(jsonrpc::Error::invalid_params(format!("unknown command {other:?}")));
+        }
+    };
+    let edit = compute(backend, &data, &title).await?;
+    let applied = backend
+        .client
+        .apply_edit(edit)
+        .await
+        .map_err(|err| jsonrpc::Error::invalid_params(format!("the editor refused: {err}")))?;
+    Ok(Some(serde_json::to_value(applied).unwrap_or(Value::Null)))
+}
+
+fn rewrite_data(backend: &Backend, args: RewriteArgs) -> jsonrpc::Result<ActionData> {
+    let uri = args.text_document.uri;
+    let snapshot = snapshot(backend, &uri)?;
+    let encoding = backend.encoding();
+    let at = |pos| {
+        convert::offset_of(&snapshot.text, pos, encoding, LinePastEnd::Clamp)
+            .map(|it| it.offset)
+            .map_err(|err| jsonrpc::Error::invalid_params(err.to_string()))
+    };
+    let start = at(args.range.start)?;
+    let end = at(args.range.end)?.max(start);
+    if args.instruction.trim().is_empty() {
+        return Err(jsonrpc::Error::invalid_params("Hearth: the instruction is empty"));
+    }
+    Ok(ActionData {
+        uri,
+        version: snapshot.version,
+        kind: ActionKind::Rewrite,
+        target: (start, end),
+        diagnostics: Vec::new(),
+        instruction: Some(args.instruction),
+    })
+}
+
+/// A request error the editor shows as it is (LSP's `RequestFailed`).
+fn failed(message: impl Into<String>) -> jsonrpc::Error {
+    jsonrpc::Error {
+        code: jsonrpc::ErrorCode::ServerError(-32803),
+        message: message.into().into(),
+        data: None,
+    }
+}
+
+/// The edit for an action, from the document version it was listed for.
+async fn compute(
+    backend: &Backend,
+    data: &ActionData,
+    title: &str,
+) -> jsonrpc::Result<WorkspaceEdit> {
+    let started = Instant::now();
+    let snapshot = snapshot(backend, &data.uri)?;
+    if snapshot.version != data.version {
+        return Err(failed(format!(
+            "Hearth: the document changed since this action was listed (version {} is now {}); ask for actions again",
+            data.version, snapshot.version
+        )));
+    }
+    let (Some(lang), Some(tree)) = (snapshot.lang, snapshot.tree.clone()) else {
+        return Err(failed("Hearth: this document has no syntax tree (yet); try again"));
+    };
+    let Some(engine) = engine(backend).await else {
+        return Err(failed("Hearth: no model is loaded; see the server's log"));
+    };
+    let source = snapshot.text.to_string();
+    let diagnostics: Vec<Diagnostic> = data
+        .diagnostics
+        .iter()
+        .map(|(from, to, message)| Diagnostic { range: *from..*to, message: message.clone() })
+        .collect();
+    let input = ActionInput {
+        kind: data.kind,
+        lang,
+        source: &source,
+        tree: &tree,
+        target: data.target.0..data.target.1,
+        diagnostics: &diagnostics,
+        instruction: data.instruction.as_deref(),
+    };
+    let cancel = CancelToken::new();
+    // A cancelled request (`$/cancelRequest`) drops this future.
+    let _guard = CancelOnDrop(cancel.clone());
+    let progress = Progress::begin(backend, title, &cancel).await;
+    let result = actions::run::run(&engine, &input, &cancel).await;
+    progress.end(backend).await;
+    let result = result.map_err(|err| match err {
+        RunError::Action(err) => failed(err.to_string()),
+        RunError::Engine(err) => failed(format!("Hearth: the model failed: {err}")),
+    })?;
+    tracing::info!(
+        "{title}: {} tokens, {} preemptions, {:?}; reply: {:?}",
+        result.generated_tokens,
+        result.preemptions,
+        started.elapsed(),
+        result.reply
+    );
+    // The user may have typed while the model wrote.
+    if snapshot_version(backend, &data.uri) != Some(data.version) {
+        return Err(failed("Hearth: the document changed while the action ran; ask again"));
+    }
+    let encoding = backend.encoding();
+    let edits: Vec<Value> = result
+        .edits
+        .iter()
+        .map(|edit| {
+            let start = convert::position_of(&snapshot.text, edit.range.start, encoding);
+            let end = convert::position_of(&snapshot.text, edit.range.end, encoding);
+            json!({
+                "range": { "start": start, "end": end },
+                "newText": edit.new_text,
+            })
+        })
+        .collect();
+    // Versioned, so the editor refuses the edit if the text moved on.
+    let edit = json!({
+        "documentChanges": [{
+            "textDocument": { "uri": data.uri, "version": data.version },
+            "edits": edits,
+        }],
+    });
+    serde_json::from_value(edit).map_err(|_| jsonrpc::Error::internal_error())
+}
+
+fn snapshot_version(backend: &Backend, uri: &str) -> Option<i32> {
+    backend.shared.documents.lock().get(uri).map(|doc| doc.version())
+}
+
+/// The engine, waiting for a model that is still loading.
+async fn engine(backend: &Backend) -> Option<crate::engine::EngineHandle> {
+    let mut state = backend.shared.completer.subscribe();
+    let ready = state.wait_for(|it| !matches!(it, CompleterState::Loading));
+    let ready = match tokio::time::timeout(super::completion::MODEL_WAIT, ready).await {
+        Ok(Ok(state)) => matches!(*state, CompleterState::Ready(_)),
+        _ => false,
+    };
+    if !ready {
+        return None;
+    }
+    backend.shared.engine.lock().as_ref().map(|engine| engine.handle())
+}
+
+/// Cancels an action's generation when its request goes away.
+struct CancelOnDrop(CancelToken);
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        self.0.cancel();
+    }
+}
+
+/// Progress tokens of running actions, for `window/workDoneProgress/cancel`.
+#[derive(Default)]
+pub(super) struct RunningActions {
+    next: AtomicU64,
+    cancels: parking_lot::Mutex<HashMap<String, CancelToken>>,
+}
+
+impl RunningActions {
+    pub(super) fn cancel(&self, token: &str) {
+        if let Some(cancel) = self.cancels.lock().get(token) {
+            cancel.cancel();
+        }
+    }
+}
+
+/// The client's progress display for one action, if it has one.
+struct Progress {
+    token: Option<String>,
+}
+
+impl Progress {
+    async fn begin(backend: &Backend, title: &str, cancel: &CancelToken) -> Progress {
+        if !backend.shared.session.lock().client.work_done_progress {
+            return Progress { token: None };
+        }
+        let client = &backend.client;
+        let running = &backend.shared.running_actions;
+        let token = format!("hearth/action/{}", running.next.fetch_add(1, Ordering::Relaxed));
+        if client.create_work_done_progress(ProgressToken::String(token.clone())).await.is_err() {
+            return Progress { token: None };
+        }
+        running.cancels.lock().insert(token.clone(), cancel.clone());
+        let begin = json!({
+            "token": token,
+            "value": { "kind": "begin", "title": title, "cancellable": true,
+                       "message": "asking the local model" },
+        });
+        client.send_notification::<ProgressNotification>(begin).await;
+        Progress { token: Some(token) }
+    }
+
+    async fn end(self, backend: &Backend) {
+        let Some(token) = self.token else { return };
+        backend.shared.running_actions.cancels.lock().remove(&token);
+        let end = json!({ "token": token, "value": { "kind": "end" } });
+        backend.client.send_notification::<ProgressNotification>(end).await;
+    }
+}
+
+/// `$/progress` with a raw payload (the typed one hides `cancellable`
+/// behind a builder that owns the token).
+enum ProgressNotification {}
+
+impl tower_lsp_server::gen_lsp_types::Notification for ProgressNotification {
+    type Params = Value;
+    const METHOD: tower_lsp_server::gen_lsp_types::LspNotificationMethod<'static> =
+        tower_lsp_server::gen_lsp_types::LspNotificationMethod::Custom("$/progress");
+    const MESSAGE_DIRECTION: tower_lsp_server::gen_lsp_types::MessageDirection =
+        tower_lsp_server::gen_lsp_types::MessageDirection::ServerToClient;
+}
