@@ -402,3 +402,96 @@ fn stale_actions_and_clients_without_resolve() {
     assert_within(&edits, text.find("pub fn is_palindrome").unwrap()..text.len());
     assert!(edited.starts_with(&text[..text.find("pub fn is_palindrome").unwrap()]));
 }
+
+#[test]
+fn python_fix_and_rewrite_replace_only_their_target() {
+    let server = start(true);
+    let uri = "file:///work/demo/numbers.py";
+    let source = "def halve(n):\n    return n / 2\n\n\ndef double(n):\n    return n * 2\n";
+    server.did_open(uri, "python", 1, source);
+    let encoding = server.position_encoding();
+    let start = position_of(source, source.find("n / 2").unwrap(), encoding);
+    let end = position_of(source, after(source, "n / 2"), encoding);
+    let diagnostic = json!([{
+        "range": { "start": start.to_json(), "end": end.to_json() },
+        "severity": 1,
+        "message": "Incompatible return value: expected \"int\", got \"float\"; use integer division",
+    }]);
+    let actions = list(&server, uri, source, after(source, "return n /"), diagnostic);
+    let edits = resolve(&server, source, titled(&actions, "Hearth: Fix this diagnostic"));
+    let edited = apply(source, &edits);
+    eprintln!("fixed:\n{edited}");
+    let item_end = source.find("\n\n\ndef double").unwrap();
+    assert_within(&edits, 0..item_end);
+    python_parses(&edited).unwrap_or_else(|err| panic!("{err}\n{edited}"));
+    assert!(edited.ends_with("def double(n):\n    return n * 2\n"), "{edited}");
+
+    let from = source.find("def double").unwrap();
+    let start = position_of(source, from, encoding);
+    let end = position_of(source, source.len(), encoding);
+    server
+        .request(
+            "workspace/executeCommand",
+            json!({
+                "command": "hearth.rewrite",
+                "arguments": [{
+                    "textDocument": { "uri": uri },
+                    "range": { "start": start.to_json(), "end": end.to_json() },
+                    "instruction": "Add a type hint for the argument and the return value.",
+                }],
+            }),
+        )
+        .unwrap_or_else(|err| server.fail(&format!("rewrite: {err}")));
+    let applied: Vec<Value> = server
+        .server_requests()
+        .into_iter()
+        .filter(|it| it["method"] == "workspace/applyEdit")
+        .collect();
+    let edits = edits_of(&server, source, &applied[0]["params"]["edit"]);
+    let edited = apply(source, &edits);
+    eprintln!("rewritten:\n{edited}");
+    assert_within(&edits, from..source.len());
+    python_parses(&edited).unwrap_or_else(|err| panic!("{err}\n{edited}"));
+    assert!(edited.starts_with(&source[..from]), "{edited}");
+}
+
+/// An action's long generation gives way to completions: a completion asked
+/// while the action runs is answered before the action.
+#[test]
+fn completions_go_before_a_running_action() {
+    let options = ServerOptions {
+        resolve_code_actions: true,
+        inline_completion: true,
+        init_options: Some(json!({ "model": { "path": require_default_model() } })),
+        ..ServerOptions::default()
+    };
+    let mut server = Server::start(options);
+    server.timeout = std::time::Duration::from_secs(600);
+    let status =
+        server.wait_method("hearth/modelStatus", server.timeout, |p| p["state"] != "loading");
+    assert_eq!(status["params"]["state"], "ready", "{status}");
+    let uri = "file:///work/demo/src/lib.rs";
+    server.did_open(uri, "rust", 1, RUST);
+    let actions = list(&server, uri, RUST, after(RUST, "let mut best"), json!([]));
+    let test = titled(&actions, "Hearth: Write a test for this function").clone();
+    let action_id = server.request_async("codeAction/resolve", test);
+    // Let the action start generating, then ask for a completion.
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let cursor = position_of(RUST, after(RUST, "let mut best"), server.position_encoding());
+    let completion_id = server.request_async(
+        "textDocument/inlineCompletion",
+        json!({
+            "textDocument": { "uri": uri },
+            "position": cursor.to_json(),
+            "context": { "triggerKind": 1 },
+        }),
+    );
+    let completion = server.wait_response(completion_id, server.timeout);
+    let action = server.wait_response(action_id, server.timeout);
+    assert!(completion.get("error").is_none(), "{completion}");
+    assert!(action.get("error").is_none(), "the action still finishes: {action}");
+    let received = server.received();
+    let arrival =
+        |id: i64| received.iter().position(|m| m["id"] == id && m.get("method").is_none()).unwrap();
+    assert!(arrival(completion_id) < arrival(action_id), "the completion is answered first");
+}
