@@ -30,7 +30,7 @@ pub fn clean(raw: &str, ctx: &FimContext) -> Option<String> {
         Mode::SingleLine | Mode::Empty => {
             raw.split('\n').next().unwrap_or_default().trim_end().to_owned()
         }
-        Mode::MultiLine => cut_at_suffix(&cut_at_dedent(raw, &ctx.middle), &ctx.suffix)?,
+        Mode::MultiLine => cut_at_suffix(&cut_at_dedent(raw, &ctx.middle), ctx)?,
     };
     // The model often rewrites what is already right of the cursor
     // (closing brackets, the rest of the line): drop that repetition.
@@ -97,14 +97,23 @@ fn cut_at_dedent(raw: &str, typed: &str) -> String {
 }
 
 /// Cuts a multi-line suggestion where it starts writing the line that
-/// already follows the cursor: the model ran into the suffix. `None` when
-/// its very first line is that line.
-fn cut_at_suffix(text: &str, suffix: &str) -> Option<String> {
+/// already follows the cursor, indentation included: the model ran into the
+/// suffix. (A closing brace one level deeper closes a block of its own.)
+/// `None` when its very first line is that line.
+fn cut_at_suffix(text: &str, ctx: &FimContext) -> Option<String> {
     // The suffix starts with the rest of the cursor's (empty) line.
-    let next = suffix.lines().skip(1).map(str::trim).find(|line| !line.is_empty());
+    let next = ctx.suffix.lines().skip(1).map(str::trim_end).find(|line| !line.trim().is_empty());
     let Some(next) = next else { return Some(text.to_owned()) };
     let lines: Vec<&str> = text.lines().collect();
-    let end = lines.iter().position(|line| line.trim() == next).unwrap_or(lines.len());
+    // The first line continues the typed indentation; the others are whole.
+    let same = |i: usize, line: &str| {
+        if i == 0 {
+            format!("{}{line}", ctx.middle).trim_end() == next
+        } else {
+            line.trim_end() == next
+        }
+    };
+    let end = lines.iter().enumerate().position(|(i, line)| same(i, line)).unwrap_or(lines.len());
     let kept = lines[..end].join("\n");
     if kept.trim().is_empty() { None } else { Some(kept.trim_end().to_owned()) }
 }
@@ -150,6 +159,12 @@ mod tests {
         assert_eq!(clean("let b = 2;\n    a + b\n}\n", &c), Some("let b = 2;".to_owned()));
         // Writing only what follows is no suggestion at all.
         assert_eq!(clean("a + b\n}\n", &c), None);
+        // A brace closing a block of its own is not the suffix's brace.
+        let c = ctx("fn f(v: &[i32]) {\n    for x in v {\n        $0\n    }\n}\n");
+        assert_eq!(
+            clean("        if *x > 0 {\n            g(x);\n        }\n    }\n", &c),
+            Some("if *x > 0 {\n            g(x);\n        }".to_owned())
+        );
     }
 
     #[test]
