@@ -541,7 +541,10 @@ fn write_test(
         }
         return rust_test(source, tree, &test);
     }
-    let test = text::dedent(code);
+    let mut test = text::dedent(code);
+    if lang == Lang::Python {
+        test = python_tests_only(&test, source);
+    }
     let found;
     let item = match item {
         Some(item) => Some(item),
@@ -567,6 +570,51 @@ fn write_test(
     let separator = if lang == Lang::Python { "\n\n\n" } else { "\n\n" };
     let new_text = format!("{separator}{}", text::indent_lines(&test, indent));
     Ok(Edit { range: at..at, new_text })
+}
+
+/// The test functions of a Python reply, without the copies of the code
+/// under test (and its imports) that a small model likes to repeat before
+/// them: applied, those would redefine the module's own names. Imports the
+/// module lacks stay. The reply as it is when it has no `test` function.
+fn python_tests_only(reply: &str, source: &str) -> String {
+    // Top-level chunks: a line at column 0 (decorators join the definition
+    // after them) and the indented or blank lines that follow it.
+    let mut chunks: Vec<String> = Vec::new();
+    let mut decorated = false;
+    for line in reply.lines() {
+        let top = !line.is_empty() && !line.starts_with([' ', '\t']);
+        match chunks.last_mut() {
+            Some(chunk) if !top || decorated => {
+                chunk.push('\n');
+                chunk.push_str(line);
+            }
+            _ => chunks.push(line.to_owned()),
+        }
+        if top {
+            decorated = line.starts_with('@');
+        }
+    }
+    let is_test = |chunk: &str| {
+        chunk.lines().find(|it| !it.starts_with('@')).is_some_and(|it| {
+            it.starts_with("def test")
+                || it.starts_with("async def test")
+                || it.starts_with("class Test")
+        })
+    };
+    if !chunks.iter().any(|it| is_test(it)) {
+        return reply.to_owned();
+    }
+    let has_line = |line: &str| source.lines().any(|it| it.trim_end() == line.trim_end());
+    let kept: Vec<&str> = chunks
+        .iter()
+        .map(|it| it.trim_end())
+        .filter(|chunk| {
+            is_test(chunk)
+                || ((chunk.starts_with("import ") || chunk.starts_with("from "))
+                    && !chunk.lines().all(has_line))
+        })
+        .collect();
+    kept.join("\n\n\n")
 }
 
 /// The end of the last line of a node ending at `end`, before its newline.

@@ -631,3 +631,13 @@ fn typescript_doc_goes_above_decorators() {
         "#]],
     );
 }
+
+#[test]
+fn python_tests_drop_copies_of_the_code_under_test() {
+    let source = "import math\n\n\ndef area(r):\n    return math.pi * r ** 2\n";
+    let reply = "import math\nimport pytest\n\n\ndef area(r):\n    return math.pi * r ** 2\n\n\n@pytest.mark.parametrize('r', [1])\ndef test_area(r):\n    assert area(r) > 0\n";
+    assert_eq!(
+        super::python_tests_only(reply, source),
+        "import pytest\n\n\n@pytest.mark.parametrize('r', [1])\ndef test_area(r):\n    assert area(r) > 0"
+    );
+}
