@@ -401,6 +401,33 @@ fn stale_actions_and_clients_without_resolve() {
     eprintln!("rewritten:\n{edited}");
     assert_within(&edits, text.find("pub fn is_palindrome").unwrap()..text.len());
     assert!(edited.starts_with(&text[..text.find("pub fn is_palindrome").unwrap()]));
+    if let Err(errors) = rust_parses(&edited) {
+        panic!("the rewrite broke the syntax:\n{errors}\n{edited}");
+    }
+}
+
+/// Resolving shows cancellable progress, and cancelling it from the
+/// progress display ends the action with an error and no edit.
+#[test]
+fn actions_show_progress_and_can_be_cancelled() {
+    let server = start(true);
+    let uri = "file:///work/demo/src/lib.rs";
+    server.did_open(uri, "rust", 1, RUST);
+    let actions = list(&server, uri, RUST, after(RUST, "let mut best"), json!([]));
+    let test = titled(&actions, "Hearth: Write a test for this function").clone();
+    let id = server.request_async("codeAction/resolve", test);
+    let begin = server.wait_method("$/progress", server.timeout, |p| {
+        p["value"]["kind"] == "begin"
+            && p["token"].as_str().is_some_and(|it| it.starts_with("hearth/action"))
+    });
+    assert_eq!(begin["params"]["value"]["cancellable"], true, "{begin}");
+    let token = begin["params"]["token"].clone();
+    server.notify("window/workDoneProgress/cancel", json!({ "token": token }));
+    let response = server.wait_response(id, server.timeout);
+    assert!(response.get("error").is_some(), "a cancelled action has no edit: {response}");
+    server.wait_method("$/progress", server.timeout, |p| {
+        p["token"] == token && p["value"]["kind"] == "end"
+    });
 }
 
 #[test]
