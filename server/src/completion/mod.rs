@@ -196,6 +196,11 @@ fn split_for_healing(ctx: &FimContext) -> (&str, String) {
     }
 }
 
+/// The blanks a line starts with.
+fn leading_blanks(line: &str) -> &str {
+    &line[..line.len() - line.trim_start_matches([' ', '\t']).len()]
+}
+
 /// The completion pipeline for one loaded model.
 pub struct Completer {
     scheduler: Scheduler,
@@ -269,10 +274,22 @@ impl Completer {
                 mode => mode,
             };
         let raw_prefix;
+        let indented_prefix;
         let (prefix, middle, required_prefix) = match self.config.pipeline {
             Pipeline::Full => {
                 let (middle, required_prefix) = split_for_healing(&ctx);
-                (ctx.prefix.as_str(), middle, required_prefix)
+                // Indentation alone before the cursor goes at the end of the
+                // prefix, where FIM training put it; it stays put while the
+                // user types after it, so the prompt still only grows.
+                let indent = leading_blanks(&ctx.middle);
+                if middle.is_empty() && !indent.is_empty() {
+                    indented_prefix = format!("{}{indent}", ctx.prefix);
+                    let required =
+                        required_prefix.strip_prefix(indent).unwrap_or(&required_prefix).to_owned();
+                    (indented_prefix.as_str(), "", required)
+                } else {
+                    (ctx.prefix.as_str(), middle, required_prefix)
+                }
             }
             Pipeline::RawFim => {
                 raw_prefix = format!("{}{}", ctx.prefix, ctx.middle);
@@ -394,10 +411,14 @@ impl Completer {
         }
         // The healed part was typed already; a generation that stopped
         // before spelling it out has nothing to add.
+        // With only indentation typed, it ended the prompt's prefix and the
+        // model continued after it; post-processing sees the line whole.
+        let typed_indent = if ctx.middle.trim().is_empty() { ctx.middle.as_str() } else { "" };
         let text = generation
             .text
             .strip_prefix(required_prefix.as_str())
-            .and_then(|raw| postprocess::clean(raw, &ctx))
+            .map(|raw| format!("{typed_indent}{raw}"))
+            .and_then(|raw| postprocess::clean(&raw, &ctx))
             .and_then(|text| match request.lang {
                 Some(lang) => syntax_check::keep_syntax_clean(
                     lang,
@@ -556,7 +577,7 @@ mod tests {
     async fn answers_come_from_the_cheapest_source() {
         let runner = Arc::new(FixedRunner {
             run_text: " = 1;",
-            speculate_text: "    let y = x + 1;\n",
+            speculate_text: "let y = x + 1;\n",
             runs: Mutex::new(0),
             speculations: Mutex::new(0),
         });
