@@ -476,7 +476,14 @@ impl Completer {
         let line_end = request.cursor + ctx.line_after_cursor.len();
         let last_line = format!("{}{suggestion}", ctx.middle);
         let last_line = last_line.rsplit('\n').next().unwrap_or_default();
-        let indent: String = last_line.chars().take_while(|c| *c == ' ' || *c == '\t').collect();
+        let mut indent: String =
+            last_line.chars().take_while(|c| *c == ' ' || *c == '\t').collect();
+        // Editors indent one level more after a line that opens a block;
+        // the prompt holds the indentation, so the guess must match it.
+        let full_line = format!("{last_line}{}", ctx.line_after_cursor);
+        if ["{", ":", "(", "["].iter().any(|it| full_line.trim_end().ends_with(it)) {
+            indent.push_str(if indent.starts_with('\t') { "\t" } else { "    " });
+        }
         let mut accepted = text.byte_slice(..request.cursor).to_string();
         accepted.push_str(suggestion);
         accepted.push_str(&ctx.line_after_cursor);
