@@ -24,19 +24,20 @@
 //!    which reads a cold prompt for seconds, and lists actions repeatedly
 //!    while that completion runs, to show that listing does not queue behind
 //!    the model.
-//! 2. **Resolving.** On the integration tests' Rust and Python fixtures, plus
-//!    a Rust and a Python function each with a type-error diagnostic (for
-//!    Fix), it resolves every action offered for each fixture function
-//!    (Document, Explain, Write a test, and Fix where there is a diagnostic),
-//!    and runs two Rewrites per language through `hearth.rewrite` with an
-//!    instruction (the client accepts the `workspace/applyEdit`, and the bench
-//!    reads the edit from it). For each: the resolve latency, success or the
-//!    server's error message, the new text, whether the edit changes the text
-//!    at all, whether the edited file still compiles (`rustc --edition 2021
-//!    --crate-type lib`, with `--test` for Write a test) or parses (Python's
-//!    `ast.parse`), and the tokens the model generated against the action's
-//!    budget (`hearth::actions::max_tokens`), read from the line the server
-//!    logs for each reply: a reply that used the whole budget was cut off.
+//! 2. **Resolving.** On the integration tests' Rust and Python fixtures
+//!    (`hearth_tests::fixtures`), plus a Rust and a Python function each with
+//!    a type-error diagnostic (for Fix), it resolves every action offered for
+//!    each fixture function (Document, Explain, Write a test, and Fix where
+//!    there is a diagnostic), and runs two Rewrites per language through
+//!    `hearth.rewrite` with an instruction (the client accepts the
+//!    `workspace/applyEdit`, and the bench reads the edit from it). For each:
+//!    the resolve latency, success or the server's error message, the new
+//!    text, whether the edit changes the text at all, whether the edited file
+//!    still compiles (`rustc --edition 2021 --crate-type lib`, with `--test`
+//!    for Write a test) or parses (Python's `ast.parse`), and the tokens the
+//!    model generated against the action's budget
+//!    (`hearth::actions::max_tokens`), read from the line the server logs for
+//!    each reply: a reply that used the whole budget was cut off.
 //! 3. **Summary.** A table per action and language: count, succeeded (and
 //!    of those, unchanged), compiled or parsed, cut at the token budget,
 //!    resolve latency p50 and maximum.
@@ -48,26 +49,29 @@
 
 use std::{
     collections::BTreeMap,
-    io::Write as _,
     ops::Range,
     path::{Path, PathBuf},
-    process::{Command, ExitCode, Stdio},
+    process::{Command, ExitCode},
     time::{Duration, Instant},
 };
 
 use hearth::actions::{ActionKind, max_tokens};
+use hearth_benches::{
+    report::{Dist, cpu_model, load_average, logical_cpus},
+    server::{bench_main, check_model, ensure_binary, number, wait_for_model, workspace_root},
+};
 use hearth_tests::{
     Position, Server, ServerOptions,
-    model::{DEFAULT_MODEL_SIZE, default_model_path},
-    text::{line_starts, offset_of, position_of},
+    fixtures::{
+        self, PYTHON_ACTIONS, RUST_ACTIONS, RUST_TYPE_ERROR, applied_edits, apply, code_actions,
+        diagnostic, edits_of, python_parses, rustc,
+    },
+    text::{line_starts, position_of},
 };
 use serde_json::{Value, json};
 
 const USAGE: &str = "usage: actions [--json OUT] [--positions N] [--selections N] \
 [--rust FILE] [--python FILE] [--skip-listing] [--skip-resolve] [--build]";
-
-/// How long the model may take to load.
-const MODEL_LOAD_TIMEOUT: Duration = Duration::from_secs(300);
 
 /// How long one resolve may take before the bench gives up on the server.
 const RESOLVE_TIMEOUT: Duration = Duration::from_secs(600);
@@ -79,20 +83,7 @@ const LISTING_TARGET: Duration = Duration::from_millis(50);
 const SHOWN_LINES: usize = 15;
 
 fn main() -> ExitCode {
-    let args = match Args::parse(std::env::args().skip(1)) {
-        Ok(args) => args,
-        Err(message) => {
-            eprintln!("{message}\n{USAGE}");
-            return ExitCode::from(2);
-        }
-    };
-    match run(&args) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(message) => {
-            eprintln!("actions: {message}");
-            ExitCode::FAILURE
-        }
-    }
+    bench_main("actions", USAGE, Args::parse(std::env::args().skip(1)), run)
 }
 
 fn run(args: &Args) -> Result<(), String> {
@@ -246,81 +237,6 @@ impl Args {
     }
 }
 
-fn number<T: std::str::FromStr>(text: &str) -> Result<T, String> {
-    text.parse().map_err(|_| format!("not a number: {text:?}"))
-}
-
-// ----- The binary and the model -----
-
-fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("benches/ has a parent").to_owned()
-}
-
-/// `HEARTH_BIN` when set, else the `hearth` next to this bench's profile
-/// directory (`target/release/deps/actions-*` → `target/release/hearth`),
-/// built first when it is missing or `--build` asks for it.
-fn ensure_binary(build: bool) -> Result<PathBuf, String> {
-    if let Some(path) = std::env::var_os("HEARTH_BIN").filter(|it| !it.is_empty()) {
-        let path = PathBuf::from(path);
-        return if path.is_file() {
-            Ok(path)
-        } else {
-            Err(format!("HEARTH_BIN is {}, which is not a file", path.display()))
-        };
-    }
-    let exe = std::env::current_exe().map_err(|err| format!("no path to this bench: {err}"))?;
-    let profile = exe
-        .parent()
-        .and_then(Path::parent)
-        .ok_or_else(|| format!("unexpected bench location {}", exe.display()))?;
-    let path = profile.join(format!("hearth{}", std::env::consts::EXE_SUFFIX));
-    if build || !path.is_file() {
-        eprintln!("building {} (cargo build --release -p hearth)", path.display());
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-        let status = Command::new(cargo)
-            .args(["build", "--release", "-p", "hearth"])
-            .current_dir(workspace_root())
-            .status()
-            .map_err(|err| format!("cannot run cargo: {err}"))?;
-        if !status.success() || !path.is_file() {
-            return Err(format!("building {} failed ({status})", path.display()));
-        }
-    }
-    Ok(path)
-}
-
-/// The default model's path, or how to fetch it.
-fn check_model() -> Result<PathBuf, String> {
-    let path = default_model_path();
-    match std::fs::metadata(&path) {
-        Ok(meta) if meta.len() == DEFAULT_MODEL_SIZE => Ok(path),
-        Ok(meta) => Err(format!(
-            "the default model at {} has {} bytes, not {DEFAULT_MODEL_SIZE}; run scripts/fetch-model again",
-            path.display(),
-            meta.len()
-        )),
-        Err(err) => Err(format!(
-            "the default model is missing at {} ({err}); fetch it with scripts/fetch-model",
-            path.display()
-        )),
-    }
-}
-
-/// Waits for `hearth/modelStatus` to say the model is ready.
-fn wait_for_model(server: &Server) -> Result<(), String> {
-    let settled = |m: &Value| {
-        m["method"] == "hearth/modelStatus"
-            && matches!(m["params"]["state"].as_str(), Some("ready" | "error" | "disabled"))
-    };
-    let status = server.try_wait_notification(MODEL_LOAD_TIMEOUT, settled).ok_or_else(|| {
-        format!("the model was not ready within {MODEL_LOAD_TIMEOUT:?}\n{}", server.stderr_tail())
-    })?;
-    match status["params"]["state"].as_str() {
-        Some("ready") => Ok(()),
-        _ => Err(format!("the model did not load: {}", status["params"])),
-    }
-}
-
 // ----- Listing -----
 
 struct ListingFile {
@@ -420,16 +336,7 @@ struct ListingResult {
 
 fn code_action(server: &Server, uri: &str, start: Position, end: Position) -> (Duration, Value) {
     let started = Instant::now();
-    let result = server
-        .request(
-            "textDocument/codeAction",
-            json!({
-                "textDocument": { "uri": uri },
-                "range": { "start": start.to_json(), "end": end.to_json() },
-                "context": { "diagnostics": [] },
-            }),
-        )
-        .unwrap_or_else(|err| server.fail(&format!("codeAction failed: {err}")));
+    let result = code_actions(server, uri, start, end, json!([]));
     (started.elapsed(), result)
 }
 
@@ -587,7 +494,7 @@ fn print_listing(files: &[ListingFile], results: &[(ListingResult, BusyListing)]
             let over = samples.iter().filter(|it| it.latency >= LISTING_TARGET).count();
             eprintln!(
                 "  {label:<11} {}  | {listed} actions listed ({:.1} a request, {none} requests with none); {over} at or over {} ms",
-                Dist::text(latency.as_ref()),
+                Dist::text(latency, 3, 1),
                 listed as f64 / samples.len().max(1) as f64,
                 LISTING_TARGET.as_millis()
             );
@@ -601,7 +508,7 @@ fn print_listing(files: &[ListingFile], results: &[(ListingResult, BusyListing)]
             busy.completion.as_secs_f64() * 1000.0,
             busy.completion_error.as_ref().map_or(String::new(), |err| format!(", error {err}")),
             pending.as_ref().map_or(0, |it| it.n),
-            Dist::text(pending.as_ref())
+            Dist::text(pending, 3, 1)
         );
         eprintln!();
     }
@@ -651,56 +558,8 @@ struct Fixture {
     rewrites: Vec<Rewrite>,
 }
 
-/// The integration tests' fixtures (`tests/tests/actions.rs`).
-const RUST: &str = "\
-/// Adds two numbers.
-pub fn add(a: i32, b: i32) -> i32 {
-    a + b
-}
-
-pub fn largest(values: &[i32]) -> Option<i32> {
-    let mut best = None;
-    for &value in values {
-        if best.map_or(true, |b| value > b) {
-            best = Some(value);
-        }
-    }
-    best
-}
-
-pub fn is_palindrome(word: &str) -> bool {
-    let chars: Vec<char> = word.chars().collect();
-    chars.iter().eq(chars.iter().rev())
-}
-";
-
-const PYTHON: &str = "\
-import math
-
-
-def circle_area(radius):
-    return math.pi * radius ** 2
-
-
-class Counter:
-    def __init__(self):
-        self.count = 0
-
-    def increment(self, step=1):
-        self.count += step
-        return self.count
-";
-
-const RUST_FIX: &str = "\
-pub fn halve(n: i32) -> i32 {
-    n / 2.0
-}
-
-pub fn double(n: i32) -> i32 {
-    n * 2
-}
-";
-
+/// A Python function with a type error (`n / 2` returned as an `int`), for
+/// Fix, and one without, for Rewrite.
 const PYTHON_FIX: &str = "\
 def halve(n: int) -> int:
     return n / 2
@@ -716,7 +575,7 @@ fn fixtures() -> Vec<Fixture> {
         Fixture {
             name: "lib.rs",
             language: Language::Rust,
-            text: RUST,
+            text: RUST_ACTIONS,
             targets: vec![
                 target("add", "a + b"),
                 target("largest", "let mut best"),
@@ -740,7 +599,7 @@ fn fixtures() -> Vec<Fixture> {
         Fixture {
             name: "fix.rs",
             language: Language::Rust,
-            text: RUST_FIX,
+            text: RUST_TYPE_ERROR,
             targets: vec![Target {
                 function: "halve",
                 cursor_after: "n / 2",
@@ -754,7 +613,7 @@ fn fixtures() -> Vec<Fixture> {
         Fixture {
             name: "shapes.py",
             language: Language::Python,
-            text: PYTHON,
+            text: PYTHON_ACTIONS,
             targets: vec![
                 target("circle_area", "return math.pi"),
                 target("Counter.__init__", "self.count = 0"),
@@ -909,30 +768,11 @@ fn resolve_fixture(server: &Server, fixture: &Fixture, out: &mut Vec<Resolved>) 
     for target in &fixture.targets {
         let at = position_of(text, find(text, target.cursor_after).end, encoding);
         let diagnostics = match target.diagnostic {
-            Some((over, message)) => {
-                let range = find(text, over);
-                json!([{
-                    "range": {
-                        "start": position_of(text, range.start, encoding).to_json(),
-                        "end": position_of(text, range.end, encoding).to_json(),
-                    },
-                    "severity": 1,
-                    "message": message,
-                }])
-            }
+            Some((over, message)) => json!([diagnostic(server, text, find(text, over), message)]),
             None => json!([]),
         };
         let started = Instant::now();
-        let listed = server
-            .request(
-                "textDocument/codeAction",
-                json!({
-                    "textDocument": { "uri": uri },
-                    "range": { "start": at.to_json(), "end": at.to_json() },
-                    "context": { "diagnostics": diagnostics },
-                }),
-            )
-            .unwrap_or_else(|err| server.fail(&format!("codeAction failed: {err}")));
+        let listed = code_actions(server, &uri, at, at, diagnostics);
         let actions = listed.as_array().cloned().unwrap_or_default();
         let titles: Vec<&str> = actions.iter().filter_map(|it| it["title"].as_str()).collect();
         eprintln!(
@@ -971,20 +811,7 @@ fn resolve_fixture(server: &Server, fixture: &Fixture, out: &mut Vec<Resolved>) 
         let before = applied_edits(server).len();
         let log_before = server.stderr_tail();
         let started = Instant::now();
-        let result = server.request(
-            "workspace/executeCommand",
-            json!({
-                "command": "hearth.rewrite",
-                "arguments": [{
-                    "textDocument": { "uri": uri },
-                    "range": {
-                        "start": position_of(text, start, encoding).to_json(),
-                        "end": position_of(text, end, encoding).to_json(),
-                    },
-                    "instruction": rewrite.instruction,
-                }],
-            }),
-        );
+        let result = fixtures::rewrite(server, &uri, text, start..end, rewrite.instruction);
         let latency = started.elapsed();
         let edit = result.map_err(|err| err.message).and_then(|_| {
             applied_edits(server)
@@ -1008,14 +835,6 @@ fn resolve_fixture(server: &Server, fixture: &Fixture, out: &mut Vec<Resolved>) 
         out.push(finish(server, fixture, attempt, baseline.is_ok()));
     }
     server.did_close(&uri);
-}
-
-fn applied_edits(server: &Server) -> Vec<Value> {
-    server
-        .server_requests()
-        .into_iter()
-        .filter(|it| it["method"] == "workspace/applyEdit")
-        .collect()
 }
 
 /// One resolve (or rewrite) as it came back from the server.
@@ -1072,7 +891,7 @@ fn finish(server: &Server, fixture: &Fixture, attempt: Attempt, baseline_ok: boo
     let Attempt { function, title, latency, edit, target_bytes, generated } = attempt;
     let kind = kind_of(&title);
     let budget = action_kind(kind).map(|it| max_tokens(it, target_bytes) as usize);
-    let edits = edit.and_then(|edit| edits_of(server, fixture.text, &edit));
+    let edits = edit.and_then(|edit| edits_of(fixture.text, &edit, server.position_encoding()));
     let mut unchanged = false;
     let (outcome, check) = match edits {
         Ok(edits) => {
@@ -1162,92 +981,14 @@ fn first_error(errors: &str) -> String {
     line.trim().to_owned()
 }
 
-/// A workspace edit's edits on the one document (byte range, new text).
-fn edits_of(
-    server: &Server,
-    text: &str,
-    edit: &Value,
-) -> Result<Vec<(Range<usize>, String)>, String> {
-    let changes = edit["documentChanges"]
-        .as_array()
-        .ok_or_else(|| format!("an edit without documentChanges: {edit}"))?;
-    if changes.len() != 1 {
-        return Err(format!("{} documents edited: {edit}", changes.len()));
-    }
-    let encoding = server.position_encoding();
-    let at = |p: &Value| {
-        let number = |key: &str| p[key].as_u64().and_then(|it| u32::try_from(it).ok());
-        match (number("line"), number("character")) {
-            (Some(line), Some(character)) => {
-                Ok(offset_of(text, Position::new(line, character), encoding))
-            }
-            _ => Err(format!("a bad position in {edit}")),
-        }
-    };
-    changes[0]["edits"]
-        .as_array()
-        .ok_or_else(|| format!("an edit without edits: {edit}"))?
-        .iter()
-        .map(|it| {
-            let range = at(&it["range"]["start"])?..at(&it["range"]["end"])?;
-            Ok((range, it["newText"].as_str().unwrap_or_default().to_owned()))
-        })
-        .collect()
-}
-
-fn apply(text: &str, edits: &[(Range<usize>, String)]) -> String {
-    let mut out = text.to_owned();
-    let mut sorted = edits.to_vec();
-    sorted.sort_by_key(|(range, _)| std::cmp::Reverse(range.start));
-    for (range, new_text) in sorted {
-        out.replace_range(range, &new_text);
-    }
-    out
-}
-
+/// Whether `source` compiles (Rust, as a library or with `test` its tests)
+/// or parses (Python): the compiler's or parser's errors when not.
 fn check_source(language: Language, source: &str, test: bool) -> Result<(), String> {
-    match language {
-        Language::Rust => rustc(source, test),
-        Language::Python => python_parses(source),
-    }
-}
-
-/// Compiles `source` as a library (or its tests), returning rustc's errors.
-fn rustc(source: &str, test: bool) -> Result<(), String> {
-    let dir = tempfile::tempdir().map_err(|err| format!("no temporary directory: {err}"))?;
-    let file = dir.path().join("lib.rs");
-    std::fs::write(&file, source).map_err(|err| format!("cannot write the source: {err}"))?;
-    let mut command = Command::new("rustc");
-    command.args(["--edition", "2021", "--crate-type", "lib", "-o"]);
-    command.arg(dir.path().join("out")).arg(&file);
-    if test {
-        command.arg("--test");
-    }
-    let output = command.output().map_err(|err| format!("cannot run rustc: {err}"))?;
-    if output.status.success() {
-        Ok(())
-    } else {
-        Err(String::from_utf8_lossy(&output.stderr).into_owned())
-    }
-}
-
-fn python_parses(source: &str) -> Result<(), String> {
-    let output = Command::new("python3")
-        .args(["-c", "import ast, sys; ast.parse(sys.stdin.read())"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .and_then(|mut child| {
-            child.stdin.take().expect("piped stdin").write_all(source.as_bytes())?;
-            child.wait_with_output()
-        })
-        .map_err(|err| format!("cannot run python3: {err}"))?;
-    if output.status.success() {
-        Ok(())
-    } else {
-        Err(String::from_utf8_lossy(&output.stderr).into_owned())
-    }
+    let (tool, checked) = match language {
+        Language::Rust => ("rustc", rustc(source, test)),
+        Language::Python => ("python3", python_parses(source)),
+    };
+    checked.unwrap_or_else(|err| Err(format!("cannot run {tool}: {err}")))
 }
 
 // ----- Summary -----
@@ -1363,69 +1104,4 @@ fn summary_json(resolved: &[Resolved]) -> Value {
             })
             .collect::<Vec<_>>()
     )
-}
-
-// ----- Figures -----
-
-/// Nearest-rank percentiles and the maximum, in milliseconds.
-struct Dist {
-    n: usize,
-    p50: f64,
-    p95: f64,
-    max: f64,
-}
-
-impl Dist {
-    fn of(latencies: impl IntoIterator<Item = Duration>) -> Option<Dist> {
-        let mut ms: Vec<f64> = latencies.into_iter().map(|it| it.as_secs_f64() * 1000.0).collect();
-        if ms.is_empty() {
-            return None;
-        }
-        ms.sort_by(f64::total_cmp);
-        let rank = |p: f64| ms[((p * ms.len() as f64).ceil() as usize).clamp(1, ms.len()) - 1];
-        Some(Dist { n: ms.len(), p50: rank(0.50), p95: rank(0.95), max: ms[ms.len() - 1] })
-    }
-
-    fn text(dist: Option<&Dist>) -> String {
-        match dist {
-            Some(it) => format!(
-                "n {:>3}  p50 {:>6.1} ms  p95 {:>6.1} ms  max {:>6.1} ms",
-                it.n, it.p50, it.p95, it.max
-            ),
-            None => "n   0".to_owned(),
-        }
-    }
-
-    fn json(dist: Option<Dist>) -> Value {
-        match dist {
-            Some(it) => json!({ "n": it.n, "p50Ms": it.p50, "p95Ms": it.p95, "maxMs": it.max }),
-            None => json!({ "n": 0 }),
-        }
-    }
-}
-
-/// The CPU model from `/proc/cpuinfo`, where there is one.
-fn cpu_model() -> String {
-    std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|info| {
-            info.lines()
-                .find(|line| line.starts_with("model name"))
-                .and_then(|line| line.split_once(':'))
-                .map(|(_, model)| model.trim().to_owned())
-        })
-        .unwrap_or_else(|| "unknown CPU".to_owned())
-}
-
-fn logical_cpus() -> usize {
-    std::thread::available_parallelism().map_or(1, |it| it.get())
-}
-
-/// The 1, 5 and 15 minute load averages, to tell a quiet machine's figures
-/// from a busy one's.
-fn load_average() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .ok()
-        .map(|it| it.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
-        .unwrap_or_else(|| "unknown".to_owned())
 }

@@ -19,7 +19,11 @@ use std::{
 };
 
 use hearth::documents::{Document, ParseOutcome, SyntaxConfig, parse_fresh};
-use hearth_benches::{EditKind, Layout, Typist, rust_corpus};
+use hearth_benches::{
+    EditKind, Layout, Typist,
+    report::{cpu_model, load_average, logical_cpus},
+    rust_corpus,
+};
 use hearth_grammars::Lang;
 use ropey::Rope;
 
@@ -326,28 +330,6 @@ impl fmt::Display for Micros {
     }
 }
 
-/// The CPU model from `/proc/cpuinfo`, where there is one.
-fn cpu_model() -> String {
-    std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|info| {
-            info.lines()
-                .find(|line| line.starts_with("model name"))
-                .and_then(|line| line.split_once(':'))
-                .map(|(_, model)| model.trim().to_owned())
-        })
-        .unwrap_or_else(|| "unknown CPU".to_owned())
-}
-
-/// The 1, 5 and 15 minute load averages, to tell a quiet machine's figures
-/// from a busy one's.
-fn load_average() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .ok()
-        .map(|it| it.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
-        .unwrap_or_else(|| "unknown".to_owned())
-}
-
 /// The CPU time the calling thread has used so far.
 #[cfg(unix)]
 fn thread_cpu_time() -> Option<Duration> {
@@ -362,10 +344,6 @@ fn thread_cpu_time() -> Option<Duration> {
 #[cfg(not(unix))]
 fn thread_cpu_time() -> Option<Duration> {
     None
-}
-
-fn logical_cpus() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
 /// Today's date in UTC as `YYYY-MM-DD`, without a date crate: the civil-from-

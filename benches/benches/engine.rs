@@ -12,7 +12,6 @@
 #![allow(clippy::print_stdout, reason = "a benchmark reports its figures on stdout")]
 
 use std::{
-    fmt::Write as _,
     num::NonZeroU32,
     process::{Child, Command},
     sync::Arc,
@@ -26,6 +25,7 @@ use hearth::{
     context::{ContextConfig, fim::FimFamily},
     engine::{CancelToken, Job, Piece, Prompt, Sampling, StopRules},
 };
+use hearth_benches::report::{cpu_model, logical_cpus};
 use llama_cpp_2::{
     context::params::LlamaContextParams, llama_backend::LlamaBackend, llama_batch::LlamaBatch,
     model::LlamaModel, model::params::LlamaModelParams, sampling::LlamaSampler,
@@ -401,18 +401,8 @@ fn peak_rss_kb() -> u64 {
 }
 
 fn machine() -> String {
-    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
-    let model = cpuinfo
-        .lines()
-        .find_map(|line| line.strip_prefix("model name").and_then(|it| it.split(':').nth(1)))
-        .unwrap_or("unknown CPU")
-        .trim()
-        .to_owned();
-    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
     let date = Command::new("date").arg("-u").arg("+%Y-%m-%d").output().ok();
     let date =
         date.map(|it| String::from_utf8_lossy(&it.stdout).trim().to_owned()).unwrap_or_default();
-    let mut out = String::new();
-    let _ = write!(out, "{model}, {cpus} logical CPUs, {date}");
-    out
+    format!("{}, {} logical CPUs, {date}", cpu_model(), logical_cpus())
 }

@@ -51,9 +51,12 @@ use std::{
     time::{Duration, Instant},
 };
 
+use hearth_benches::{
+    report::{Dist, cpu_model, load_average, logical_cpus},
+    server::{bench_main, check_model, ensure_binary, number, wait_for_model, workspace_root},
+};
 use hearth_tests::{
     Server, ServerOptions,
-    model::{DEFAULT_MODEL_SIZE, default_model_path},
     rng::Rng,
     text::{Change, Encoding, Position, offset_of},
 };
@@ -65,28 +68,12 @@ const USAGE: &str = "usage: typing_replay [--count N] [--seed N] [--interval-ms 
 /// Derived cases when `--count` is not given.
 const DEFAULT_COUNT: usize = 24;
 
-/// How long the model may take to load.
-const MODEL_LOAD_TIMEOUT: Duration = Duration::from_secs(300);
-
 /// Responses faster than this are answered without the model in practice;
 /// the latency figures show the split for comparison with the counters.
 const FAST: Duration = Duration::from_millis(30);
 
 fn main() -> ExitCode {
-    let args = match Args::parse(std::env::args().skip(1)) {
-        Ok(args) => args,
-        Err(message) => {
-            eprintln!("{message}\n{USAGE}");
-            return ExitCode::from(2);
-        }
-    };
-    match run(&args) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(message) => {
-            eprintln!("typing_replay: {message}");
-            ExitCode::FAILURE
-        }
-    }
+    bench_main("typing_replay", USAGE, Args::parse(std::env::args().skip(1)), run)
 }
 
 fn run(args: &Args) -> Result<(), String> {
@@ -239,82 +226,6 @@ impl Args {
             }
         }
         Ok(args)
-    }
-}
-
-fn number<T: std::str::FromStr>(text: &str) -> Result<T, String> {
-    text.parse().map_err(|_| format!("not a number: {text:?}"))
-}
-
-// ----- The binary and the model -----
-
-fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("benches/ has a parent").to_owned()
-}
-
-/// `HEARTH_BIN` when set, else the `hearth` next to this bench's profile
-/// directory (`target/release/deps/typing_replay-*` → `target/release/hearth`),
-/// built first when it is missing or `--build` asks for it.
-fn ensure_binary(build: bool) -> Result<PathBuf, String> {
-    if let Some(path) = std::env::var_os("HEARTH_BIN").filter(|it| !it.is_empty()) {
-        let path = PathBuf::from(path);
-        return if path.is_file() {
-            Ok(path)
-        } else {
-            Err(format!("HEARTH_BIN is {}, which is not a file", path.display()))
-        };
-    }
-    let exe = std::env::current_exe().map_err(|err| format!("no path to this bench: {err}"))?;
-    let profile = exe
-        .parent()
-        .and_then(Path::parent)
-        .ok_or_else(|| format!("unexpected bench location {}", exe.display()))?;
-    let path = profile.join(format!("hearth{}", std::env::consts::EXE_SUFFIX));
-    if build || !path.is_file() {
-        eprintln!("building {} (cargo build --release -p hearth)", path.display());
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-        let status = Command::new(cargo)
-            .args(["build", "--release", "-p", "hearth"])
-            .current_dir(workspace_root())
-            .status()
-            .map_err(|err| format!("cannot run cargo: {err}"))?;
-        if !status.success() || !path.is_file() {
-            return Err(format!("building {} failed ({status})", path.display()));
-        }
-    }
-    Ok(path)
-}
-
-/// The default model's path, or why it cannot be used. The client clears
-/// `HEARTH_MODEL`, so the server always loads the default model.
-fn check_model() -> Result<PathBuf, String> {
-    let path = default_model_path();
-    match std::fs::metadata(&path) {
-        Ok(meta) if meta.len() == DEFAULT_MODEL_SIZE => Ok(path),
-        Ok(meta) => Err(format!(
-            "the default model at {} has {} bytes, not {DEFAULT_MODEL_SIZE}; run scripts/fetch-model again",
-            path.display(),
-            meta.len()
-        )),
-        Err(err) => Err(format!(
-            "the default model is missing at {} ({err}); fetch it with scripts/fetch-model",
-            path.display()
-        )),
-    }
-}
-
-/// Waits for `hearth/modelStatus` to say the model is ready.
-fn wait_for_model(server: &Server) -> Result<(), String> {
-    let settled = |m: &Value| {
-        m["method"] == "hearth/modelStatus"
-            && matches!(m["params"]["state"].as_str(), Some("ready" | "error" | "disabled"))
-    };
-    let status = server.try_wait_notification(MODEL_LOAD_TIMEOUT, settled).ok_or_else(|| {
-        format!("the model was not ready within {MODEL_LOAD_TIMEOUT:?}\n{}", server.stderr_tail())
-    })?;
-    match status["params"]["state"].as_str() {
-        Some("ready") => Ok(()),
-        _ => Err(format!("the model did not load: {}", status["params"])),
     }
 }
 
@@ -1145,46 +1056,6 @@ fn check_delivery(server: &Server, results: &[CaseResult]) -> Delivery {
 
 // ----- The report -----
 
-/// Nearest-rank percentiles of latencies in milliseconds.
-#[derive(Clone, Copy, Debug)]
-struct Dist {
-    n: usize,
-    p50: f64,
-    p95: f64,
-    max: f64,
-}
-
-impl Dist {
-    fn of(latencies: impl IntoIterator<Item = Duration>) -> Option<Dist> {
-        let mut ms: Vec<f64> = latencies.into_iter().map(|it| it.as_secs_f64() * 1000.0).collect();
-        if ms.is_empty() {
-            return None;
-        }
-        ms.sort_by(f64::total_cmp);
-        let rank = |p: f64| ms[((p * ms.len() as f64).ceil() as usize).clamp(1, ms.len()) - 1];
-        Some(Dist { n: ms.len(), p50: rank(0.50), p95: rank(0.95), max: ms[ms.len() - 1] })
-    }
-
-    fn text(dist: Option<Dist>) -> String {
-        match dist {
-            Some(it) => {
-                format!(
-                    "n {:>4}  p50 {:>6.0} ms  p95 {:>6.0} ms  max {:>6.0} ms",
-                    it.n, it.p50, it.p95, it.max
-                )
-            }
-            None => "n    0".to_owned(),
-        }
-    }
-
-    fn json(dist: Option<Dist>) -> Value {
-        match dist {
-            Some(it) => json!({ "n": it.n, "p50Ms": it.p50, "p95Ms": it.p95, "maxMs": it.max }),
-            None => json!({ "n": 0 }),
-        }
-    }
-}
-
 struct Report {
     cases: usize,
     by_language: Vec<(String, usize)>,
@@ -1277,9 +1148,9 @@ impl Report {
         );
         println!();
         println!("latency, request to response");
-        println!("  all responses        {}", Dist::text(self.all));
-        println!("  with a suggestion    {}", Dist::text(self.non_empty));
-        println!("  first keystroke      {}  (per case, cold)", Dist::text(self.first));
+        println!("  all responses        {}", Dist::text(self.all, 4, 0));
+        println!("  with a suggestion    {}", Dist::text(self.non_empty, 4, 0));
+        println!("  first keystroke      {}  (per case, cold)", Dist::text(self.first, 4, 0));
         println!(
             "  under {} ms          {} of {responses} ({:.0}%)",
             FAST.as_millis(),
@@ -1291,7 +1162,7 @@ impl Report {
             self.attributed
         );
         for (source, dist) in &self.by_source {
-            println!("    {:<18} {}", source.name(), Dist::text(*dist));
+            println!("    {:<18} {}", source.name(), Dist::text(*dist, 4, 0));
         }
         println!();
         let s = self.stats;
@@ -1353,32 +1224,4 @@ impl Report {
             "lateWithSuggestion": self.late_with_suggestion,
         })
     }
-}
-
-// ----- The machine -----
-
-/// The CPU model from `/proc/cpuinfo`, where there is one.
-fn cpu_model() -> String {
-    std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|info| {
-            info.lines()
-                .find(|line| line.starts_with("model name"))
-                .and_then(|line| line.split_once(':'))
-                .map(|(_, model)| model.trim().to_owned())
-        })
-        .unwrap_or_else(|| "unknown CPU".to_owned())
-}
-
-fn logical_cpus() -> usize {
-    std::thread::available_parallelism().map_or(1, |it| it.get())
-}
-
-/// The 1, 5 and 15 minute load averages, to tell a quiet machine's figures
-/// from a busy one's.
-fn load_average() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .ok()
-        .map(|it| it.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
-        .unwrap_or_else(|| "unknown".to_owned())
 }

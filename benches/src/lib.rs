@@ -6,6 +6,14 @@
 //! Positions are byte offsets into the document's UTF-8 text, the unit
 //! `hearth::documents::Document::edit` takes, and always fall on character
 //! boundaries.
+//!
+//! The bench programs that measure the real server share two modules:
+//! [`server`] (their numbers on the command line, the `hearth` binary, the
+//! default model) and [`report`] (latency distributions and the machine's
+//! description).
+
+pub mod report;
+pub mod server;
 
 use std::ops::Range;
 

@@ -11,11 +11,15 @@
 //! - [`edits`]: a seeded random-edit generator and the driver that checks the
 //!   server's view of documents against the reference model;
 //! - [`rng`]: a tiny seeded PRNG, so failures reproduce from a printed seed;
-//! - [`model`]: where the default model lives, for the model-backed tests.
+//! - [`model`]: where the default model lives, and starting the server with
+//!   it, for the model-backed tests;
+//! - [`fixtures`]: the sources the code action tests and bench resolve
+//!   actions on.
 
 pub mod binary;
 pub mod client;
 pub mod edits;
+pub mod fixtures;
 pub mod model;
 pub mod rng;
 pub mod text;

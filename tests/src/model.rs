@@ -4,8 +4,15 @@
 //! `${XDG_CACHE_HOME:-~/.cache}/hearth/models/<file>`. Tests that need the
 //! model fail (never skip) when it is missing, because a skipped model test
 //! would report success for a suite that checked nothing.
+//!
+//! [`start_with_default_model`] starts the real server with that model and
+//! waits until it is ready, as every model-backed test does.
 
-use std::path::PathBuf;
+use std::{path::PathBuf, time::Duration};
+
+use serde_json::{Value, json};
+
+use crate::client::{Server, ServerOptions};
 
 /// The file name of the default model.
 pub const DEFAULT_MODEL_FILE: &str = "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf";
@@ -47,4 +54,55 @@ pub fn require_default_model() -> PathBuf {
         path.display()
     );
     path
+}
+
+/// `initializationOptions` that take the model's time budget out of the
+/// tests' results: `completion.timeBudgetMs` of five minutes.
+///
+/// On a busy machine even generation can be slow enough for the default 5 s
+/// budget to cut a suggestion short at a point that depends on the load. A
+/// budget longer than the tests' request timeouts leaves the token limits and
+/// stop rules in charge, which makes the suggestions depend on greedy
+/// decoding alone.
+pub fn unhurried_completions() -> Value {
+    json!({ "completion": { "timeBudgetMs": 300_000 } })
+}
+
+/// Starts the real server with the default model (see
+/// [`spawn_with_default_model`]) and waits until the model is ready (see
+/// [`wait_for_model_ready`]).
+pub fn start_with_default_model(options: ServerOptions, timeout: Duration) -> Server {
+    let server = spawn_with_default_model(options, timeout);
+    wait_for_model_ready(&server);
+    server
+}
+
+/// Starts the real server with `options` and the default model, without
+/// waiting for the model to load. The model's path is added to
+/// `options.init_options` (an object, such as [`unhurried_completions`], or
+/// `None`), and `timeout` becomes the server's request timeout, which also
+/// bounds the model's loading in [`wait_for_model_ready`].
+///
+/// # Panics
+///
+/// Panics when the default model has not been fetched (see
+/// [`require_default_model`]).
+pub fn spawn_with_default_model(mut options: ServerOptions, timeout: Duration) -> Server {
+    let mut init = options.init_options.take().unwrap_or_else(|| json!({}));
+    init["model"]["path"] = json!(require_default_model());
+    options.init_options = Some(init);
+    let mut server = Server::start(options);
+    server.timeout = timeout;
+    server
+}
+
+/// Waits, up to the server's request timeout, until `hearth/modelStatus`
+/// leaves `loading`, and fails the test unless the model is then ready
+/// (before that, every completion is an empty list).
+pub fn wait_for_model_ready(server: &Server) {
+    let status =
+        server.wait_method("hearth/modelStatus", server.timeout, |p| p["state"] != "loading");
+    if status["params"]["state"] != "ready" {
+        server.fail(&format!("the model did not load: {status}"));
+    }
 }

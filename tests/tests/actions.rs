@@ -6,67 +6,34 @@
 //! the edit must touch only the place the action is about. The model's
 //! exact words are never asserted.
 
-use std::{process::Command, time::Instant};
+use std::{
+    ops::Range,
+    time::{Duration, Instant},
+};
 
 use hearth_tests::{
-    Position, Server, ServerOptions,
-    model::require_default_model,
-    text::{offset_of, position_of},
+    RpcError, Server, ServerOptions,
+    fixtures::{
+        self, PYTHON_ACTIONS as PYTHON, RUST_ACTIONS as RUST, RUST_TYPE_ERROR, applied_edits,
+        apply, code_actions, diagnostic,
+    },
+    model::start_with_default_model,
+    text::position_of,
 };
 use serde_json::{Value, json};
 
-const RUST: &str = "\
-/// Adds two numbers.
-pub fn add(a: i32, b: i32) -> i32 {
-    a + b
-}
+/// How long loading the model and each request may take on a busy machine.
+const TIMEOUT: Duration = Duration::from_secs(600);
 
-pub fn largest(values: &[i32]) -> Option<i32> {
-    let mut best = None;
-    for &value in values {
-        if best.map_or(true, |b| value > b) {
-            best = Some(value);
-        }
-    }
-    best
-}
-
-pub fn is_palindrome(word: &str) -> bool {
-    let chars: Vec<char> = word.chars().collect();
-    chars.iter().eq(chars.iter().rev())
-}
-";
-
-const PYTHON: &str = "\
-import math
-
-
-def circle_area(radius):
-    return math.pi * radius ** 2
-
-
-class Counter:
-    def __init__(self):
-        self.count = 0
-
-    def increment(self, step=1):
-        self.count += step
-        return self.count
-";
-
+/// Starts the server with the default model for a client that resolves code
+/// actions lazily (`resolve`) or not, and waits for the model.
 fn start(resolve: bool) -> Server {
     let options = ServerOptions {
         resolve_code_actions: resolve,
         work_done_progress: true,
-        init_options: Some(json!({ "model": { "path": require_default_model() } })),
         ..ServerOptions::default()
     };
-    let mut server = Server::start(options);
-    server.timeout = std::time::Duration::from_secs(600);
-    let status =
-        server.wait_method("hearth/modelStatus", server.timeout, |p| p["state"] != "loading");
-    assert_eq!(status["params"]["state"], "ready", "the model loads: {status}");
-    server
+    start_with_default_model(options, TIMEOUT)
 }
 
 /// The byte offset just after the first occurrence of `needle`.
@@ -75,18 +42,9 @@ fn after(text: &str, needle: &str) -> usize {
 }
 
 fn list(server: &Server, uri: &str, text: &str, at: usize, diagnostics: Value) -> Vec<Value> {
-    let position = position_of(text, at, server.position_encoding()).to_json();
+    let position = position_of(text, at, server.position_encoding());
     let started = Instant::now();
-    let result = server
-        .request(
-            "textDocument/codeAction",
-            json!({
-                "textDocument": { "uri": uri },
-                "range": { "start": position, "end": position },
-                "context": { "diagnostics": diagnostics },
-            }),
-        )
-        .unwrap_or_else(|err| server.fail(&format!("codeAction failed: {err}")));
+    let result = code_actions(server, uri, position, position, diagnostics);
     let elapsed = started.elapsed();
     eprintln!("listed in {elapsed:?}: {result}");
     // Listing never waits for the model; the bound is loose on purpose.
@@ -102,7 +60,7 @@ fn titled<'a>(actions: &'a [Value], title: &str) -> &'a Value {
 }
 
 /// Resolves an action and returns its edits (range in bytes, new text).
-fn resolve(server: &Server, text: &str, action: &Value) -> Vec<(std::ops::Range<usize>, String)> {
+fn resolve(server: &Server, text: &str, action: &Value) -> Vec<(Range<usize>, String)> {
     let started = Instant::now();
     let resolved = server
         .request("codeAction/resolve", action.clone())
@@ -111,55 +69,14 @@ fn resolve(server: &Server, text: &str, action: &Value) -> Vec<(std::ops::Range<
     edits_of(server, text, &resolved["edit"])
 }
 
-fn edits_of(server: &Server, text: &str, edit: &Value) -> Vec<(std::ops::Range<usize>, String)> {
-    let changes = edit["documentChanges"].as_array().unwrap_or_else(|| panic!("{edit}"));
-    assert_eq!(changes.len(), 1, "one document is edited: {edit}");
-    let encoding = server.position_encoding();
-    let at = |p: &Value| {
-        let position = Position::new(
-            u32::try_from(p["line"].as_u64().unwrap()).unwrap(),
-            u32::try_from(p["character"].as_u64().unwrap()).unwrap(),
-        );
-        offset_of(text, position, encoding)
-    };
-    changes[0]["edits"]
-        .as_array()
-        .unwrap_or_else(|| panic!("{edit}"))
-        .iter()
-        .map(|it| {
-            let range = at(&it["range"]["start"])..at(&it["range"]["end"]);
-            (range, it["newText"].as_str().unwrap_or_default().to_owned())
-        })
-        .collect()
-}
-
-fn apply(text: &str, edits: &[(std::ops::Range<usize>, String)]) -> String {
-    let mut out = text.to_owned();
-    let mut sorted = edits.to_vec();
-    sorted.sort_by_key(|(range, _)| std::cmp::Reverse(range.start));
-    for (range, new_text) in sorted {
-        out.replace_range(range, &new_text);
-    }
-    out
+/// A workspace edit's edits on its one document (range in bytes, new text).
+fn edits_of(server: &Server, text: &str, edit: &Value) -> Vec<(Range<usize>, String)> {
+    fixtures::edits_of(text, edit, server.position_encoding()).unwrap_or_else(|err| panic!("{err}"))
 }
 
 /// Compiles `source` as a library (or its tests), returning rustc's errors.
 fn rustc(source: &str, test: bool) -> Result<(), String> {
-    let dir = tempfile::tempdir().expect("a temporary directory");
-    let file = dir.path().join("lib.rs");
-    std::fs::write(&file, source).expect("write the source");
-    let mut command = Command::new("rustc");
-    command.args(["--edition", "2021", "--crate-type", "lib", "-o"]);
-    command.arg(dir.path().join("out")).arg(&file);
-    if test {
-        command.arg("--test");
-    }
-    let output = command.output().expect("rustc runs");
-    if output.status.success() {
-        Ok(())
-    } else {
-        Err(String::from_utf8_lossy(&output.stderr).into_owned())
-    }
+    fixtures::rustc(source, test).expect("rustc runs")
 }
 
 /// Whether rustc can at least parse `source`: its only errors, if any, are
@@ -176,28 +93,29 @@ fn rust_parses(source: &str) -> Result<(), String> {
     }
 }
 
+/// Whether Python parses `source`, returning its complaint.
 fn python_parses(source: &str) -> Result<(), String> {
-    let output = Command::new("python3")
-        .args(["-c", "import ast, sys; ast.parse(sys.stdin.read())"])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .and_then(|mut child| {
-            use std::io::Write;
-            child.stdin.take().expect("stdin").write_all(source.as_bytes())?;
-            child.wait_with_output()
-        })
-        .expect("python3 runs");
-    if output.status.success() {
-        Ok(())
-    } else {
-        Err(String::from_utf8_lossy(&output.stderr).into())
-    }
+    fixtures::python_parses(source).expect("python3 runs")
+}
+
+/// Runs a command an action carries (`command` and `arguments`) through
+/// `workspace/executeCommand`.
+fn execute(server: &Server, command: &Value) -> Result<Value, RpcError> {
+    server.request(
+        "workspace/executeCommand",
+        json!({ "command": command["command"], "arguments": command["arguments"] }),
+    )
+}
+
+/// Runs `hearth.rewrite` (see [`fixtures::rewrite`]), failing the test when
+/// the server refuses.
+fn rewrite(server: &Server, uri: &str, text: &str, selection: Range<usize>, instruction: &str) {
+    fixtures::rewrite(server, uri, text, selection, instruction)
+        .unwrap_or_else(|err| server.fail(&format!("rewrite: {err}")));
 }
 
 /// The edits touch only `allowed` (bytes of the original text).
-fn assert_within(edits: &[(std::ops::Range<usize>, String)], allowed: std::ops::Range<usize>) {
+fn assert_within(edits: &[(Range<usize>, String)], allowed: Range<usize>) {
     for (range, _) in edits {
         assert!(
             allowed.start <= range.start && range.end <= allowed.end,
@@ -280,17 +198,13 @@ fn rust_tests_compile_for_most_functions() {
 fn fix_replaces_only_the_item_with_the_diagnostic() {
     let server = start(true);
     let uri = "file:///work/demo/src/lib.rs";
-    let source = "pub fn halve(n: i32) -> i32 {\n    n / 2.0\n}\n\npub fn double(n: i32) -> i32 {\n    n * 2\n}\n";
+    let source = RUST_TYPE_ERROR;
     server.did_open(uri, "rust", 1, source);
     let at = after(source, "n / 2");
-    let start = position_of(source, source.find("n / 2.0").unwrap(), server.position_encoding());
-    let end = position_of(source, after(source, "2.0"), server.position_encoding());
-    let diagnostic = json!([{
-        "range": { "start": start.to_json(), "end": end.to_json() },
-        "severity": 1,
-        "message": "mismatched types: expected `i32`, found floating-point number; cannot divide `i32` by `{float}`",
-    }]);
-    let actions = list(&server, uri, source, at, diagnostic);
+    let over = source.find("n / 2.0").unwrap()..after(source, "2.0");
+    let message = "mismatched types: expected `i32`, found floating-point number; cannot divide `i32` by `{float}`";
+    let diagnostics = json!([diagnostic(&server, source, over, message)]);
+    let actions = list(&server, uri, source, at, diagnostics);
     let fix = titled(&actions, "Hearth: Fix this diagnostic");
     assert_eq!(fix["kind"], "quickfix");
     let edits = resolve(&server, source, fix);
@@ -349,54 +263,23 @@ fn stale_actions_and_clients_without_resolve() {
     // edit through `workspace/applyEdit`.
     assert_eq!(explain["command"]["command"], "hearth.applyAction", "{explain}");
     let command = explain["command"].clone();
-    server
-        .request(
-            "workspace/executeCommand",
-            json!({ "command": command["command"], "arguments": command["arguments"] }),
-        )
-        .unwrap_or_else(|err| server.fail(&format!("executeCommand: {err}")));
-    let applied: Vec<Value> = server
-        .server_requests()
-        .into_iter()
-        .filter(|it| it["method"] == "workspace/applyEdit")
-        .collect();
+    execute(&server, &command).unwrap_or_else(|err| server.fail(&format!("executeCommand: {err}")));
+    let applied = applied_edits(&server);
     assert_eq!(applied.len(), 1, "{applied:?}");
     let edits = edits_of(&server, RUST, &applied[0]["params"]["edit"]);
     assert_within(&edits, 0..0);
 
     // An action listed for an older version is refused, not applied.
     server.did_change(uri, 2, &[hearth_tests::text::Change::full(format!("{RUST}\n"))]);
-    let stale = server.request(
-        "workspace/executeCommand",
-        json!({ "command": command["command"], "arguments": command["arguments"] }),
-    );
+    let stale = execute(&server, &command);
     let error = stale.expect_err("a stale action fails");
     assert!(error.to_string().contains("changed"), "{error}");
 
     // Rewrite takes the editor's instruction and the selection.
     let text = format!("{RUST}\n");
-    let start =
-        position_of(&text, text.find("pub fn is_palindrome").unwrap(), server.position_encoding());
-    let end = position_of(&text, text.trim_end().len(), server.position_encoding());
-    server
-        .request(
-            "workspace/executeCommand",
-            json!({
-                "command": "hearth.rewrite",
-                "arguments": [{
-                    "textDocument": { "uri": uri },
-                    "range": { "start": start.to_json(), "end": end.to_json() },
-                    "instruction": "Compare bytes instead of chars.",
-                }],
-            }),
-        )
-        .unwrap_or_else(|err| server.fail(&format!("rewrite: {err}")));
-    let applied: Vec<Value> = server
-        .server_requests()
-        .into_iter()
-        .filter(|it| it["method"] == "workspace/applyEdit")
-        .collect();
-    let edits = edits_of(&server, &text, &applied[1]["params"]["edit"]);
+    let selection = text.find("pub fn is_palindrome").unwrap()..text.trim_end().len();
+    rewrite(&server, uri, &text, selection, "Compare bytes instead of chars.");
+    let edits = edits_of(&server, &text, &applied_edits(&server)[1]["params"]["edit"]);
     let edited = apply(&text, &edits);
     eprintln!("rewritten:\n{edited}");
     assert_within(&edits, text.find("pub fn is_palindrome").unwrap()..text.len());
@@ -436,15 +319,11 @@ fn python_fix_and_rewrite_replace_only_their_target() {
     let uri = "file:///work/demo/numbers.py";
     let source = "def halve(n):\n    return n / 2\n\n\ndef double(n):\n    return n * 2\n";
     server.did_open(uri, "python", 1, source);
-    let encoding = server.position_encoding();
-    let start = position_of(source, source.find("n / 2").unwrap(), encoding);
-    let end = position_of(source, after(source, "n / 2"), encoding);
-    let diagnostic = json!([{
-        "range": { "start": start.to_json(), "end": end.to_json() },
-        "severity": 1,
-        "message": "Incompatible return value: expected \"int\", got \"float\"; use integer division",
-    }]);
-    let actions = list(&server, uri, source, after(source, "return n /"), diagnostic);
+    let over = source.find("n / 2").unwrap()..after(source, "n / 2");
+    let message =
+        "Incompatible return value: expected \"int\", got \"float\"; use integer division";
+    let diagnostics = json!([diagnostic(&server, source, over, message)]);
+    let actions = list(&server, uri, source, after(source, "return n /"), diagnostics);
     let edits = resolve(&server, source, titled(&actions, "Hearth: Fix this diagnostic"));
     let edited = apply(source, &edits);
     eprintln!("fixed:\n{edited}");
@@ -454,27 +333,9 @@ fn python_fix_and_rewrite_replace_only_their_target() {
     assert!(edited.ends_with("def double(n):\n    return n * 2\n"), "{edited}");
 
     let from = source.find("def double").unwrap();
-    let start = position_of(source, from, encoding);
-    let end = position_of(source, source.len(), encoding);
-    server
-        .request(
-            "workspace/executeCommand",
-            json!({
-                "command": "hearth.rewrite",
-                "arguments": [{
-                    "textDocument": { "uri": uri },
-                    "range": { "start": start.to_json(), "end": end.to_json() },
-                    "instruction": "Add a type hint for the argument and the return value.",
-                }],
-            }),
-        )
-        .unwrap_or_else(|err| server.fail(&format!("rewrite: {err}")));
-    let applied: Vec<Value> = server
-        .server_requests()
-        .into_iter()
-        .filter(|it| it["method"] == "workspace/applyEdit")
-        .collect();
-    let edits = edits_of(&server, source, &applied[0]["params"]["edit"]);
+    let instruction = "Add a type hint for the argument and the return value.";
+    rewrite(&server, uri, source, from..source.len(), instruction);
+    let edits = edits_of(&server, source, &applied_edits(&server)[0]["params"]["edit"]);
     let edited = apply(source, &edits);
     eprintln!("rewritten:\n{edited}");
     assert_within(&edits, from..source.len());
@@ -489,21 +350,16 @@ fn completions_go_before_a_running_action() {
     let options = ServerOptions {
         resolve_code_actions: true,
         inline_completion: true,
-        init_options: Some(json!({ "model": { "path": require_default_model() } })),
         ..ServerOptions::default()
     };
-    let mut server = Server::start(options);
-    server.timeout = std::time::Duration::from_secs(600);
-    let status =
-        server.wait_method("hearth/modelStatus", server.timeout, |p| p["state"] != "loading");
-    assert_eq!(status["params"]["state"], "ready", "{status}");
+    let server = start_with_default_model(options, TIMEOUT);
     let uri = "file:///work/demo/src/lib.rs";
     server.did_open(uri, "rust", 1, RUST);
     let actions = list(&server, uri, RUST, after(RUST, "let mut best"), json!([]));
     let test = titled(&actions, "Hearth: Write a test for this function").clone();
     let action_id = server.request_async("codeAction/resolve", test);
     // Let the action start generating, then ask for a completion.
-    std::thread::sleep(std::time::Duration::from_millis(1500));
+    std::thread::sleep(Duration::from_millis(1500));
     let cursor = position_of(RUST, after(RUST, "let mut best"), server.position_encoding());
     let completion_id = server.request_async(
         "textDocument/inlineCompletion",

@@ -18,15 +18,13 @@ use std::{process::Command, time::Duration};
 
 use hearth_tests::{
     Position, Server, ServerOptions, codes,
-    model::require_default_model,
+    model::{spawn_with_default_model, unhurried_completions, wait_for_model_ready},
     text::{Change, position_of},
 };
 use serde_json::{Value, json};
 
-/// How long loading the model may take on a slow, busy machine.
-const LOAD_TIMEOUT: Duration = Duration::from_secs(120);
-
-/// How long one completion may take on a slow, busy machine.
+/// How long loading the model, and one completion, may take on a slow, busy
+/// machine.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// How long to keep listening for a second answer to a request.
@@ -68,24 +66,15 @@ enum Client {
 }
 
 /// Starts a server with the default model for this kind of client, without
-/// waiting for the model.
+/// waiting for the model. Token limits and stop rules, not the load of a
+/// busy machine, decide where a suggestion ends.
 fn spawn(client: Client) -> Server {
     let options = ServerOptions {
         inline_completion: client == Client::Inline,
-        init_options: Some(json!({
-            "model": { "path": require_default_model() },
-            // On a busy machine even generation can be slow enough for the
-            // default 5 s budget to cut a suggestion short at a point that
-            // depends on the load. A budget longer than the request timeout
-            // leaves the token limits and stop rules in charge, which makes
-            // the suggestions depend on greedy decoding alone.
-            "completion": { "timeBudgetMs": 300_000 },
-        })),
+        init_options: Some(unhurried_completions()),
         ..ServerOptions::default()
     };
-    let mut server = Server::start(options);
-    server.timeout = REQUEST_TIMEOUT;
-    server
+    spawn_with_default_model(options, REQUEST_TIMEOUT)
 }
 
 /// Starts a server with the default model, checks it offers the completion
@@ -107,11 +96,7 @@ fn start(client: Client) -> Server {
         }
     }
 
-    let status =
-        server.wait_method("hearth/modelStatus", LOAD_TIMEOUT, |p| p["state"] != "loading");
-    if status["params"]["state"] != "ready" {
-        server.fail(&format!("the model did not load: {status}"));
-    }
+    wait_for_model_ready(&server);
     server
 }
 

@@ -17,12 +17,12 @@ use std::time::Duration;
 
 use hearth_tests::{
     Position, Server, ServerOptions,
-    model::require_default_model,
+    model::{start_with_default_model, unhurried_completions},
     text::{Change, position_of},
 };
 use serde_json::{Value, json};
 
-const LOAD_TIMEOUT: Duration = Duration::from_secs(300);
+/// How long loading the model and each request may take.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(300);
 /// How long to keep listening for a second answer to a request.
 const QUIET_PERIOD: Duration = Duration::from_millis(500);
@@ -44,25 +44,16 @@ fn main() {
 const TYPED: &str = "values.iter().map(|v| v * 2).sum::<i32>();";
 const BACKSPACES: usize = 8;
 
+/// Starts the server with the default model, for a client with inline
+/// completion or without, and waits for the model. Token limits and stop
+/// rules, not the load of a busy machine, decide where a suggestion ends.
 fn start(inline: bool) -> Server {
     let options = ServerOptions {
         inline_completion: inline,
-        init_options: Some(json!({
-            "model": { "path": require_default_model() },
-            // Token limits and stop rules, not the load of a busy machine,
-            // decide where a suggestion ends (see tests/completion.rs).
-            "completion": { "timeBudgetMs": 300_000 },
-        })),
+        init_options: Some(unhurried_completions()),
         ..ServerOptions::default()
     };
-    let mut server = Server::start(options);
-    server.timeout = REQUEST_TIMEOUT;
-    let status =
-        server.wait_method("hearth/modelStatus", LOAD_TIMEOUT, |p| p["state"] != "loading");
-    if status["params"]["state"] != "ready" {
-        server.fail(&format!("the model did not load: {status}"));
-    }
-    server
+    start_with_default_model(options, REQUEST_TIMEOUT)
 }
 
 /// One keystroke: the edit, the document's version after it, and the text
@@ -160,7 +151,8 @@ fn assert_no_stale_suggestions(answers: &[(String, Option<String>)]) {
     }
 }
 
-fn inline_params(uri: &str, at: Position, trigger_kind: u8) -> Value {
+/// The parameters of an inline completion or a completion request.
+fn completion_params(uri: &str, at: Position, trigger_kind: u8) -> Value {
     json!({
         "textDocument": { "uri": uri },
         "position": at.to_json(),
@@ -197,20 +189,25 @@ fn menu_item(result: &Value, at: Position, typed: &str) -> Option<String> {
     Some(new_text[word_len..].to_owned())
 }
 
-#[test]
-fn neovim_burst_of_automatic_inline_requests_without_cancelling() {
-    let server = start(true);
+/// Types a burst the way Neovim and Helix do: after each keystroke a
+/// `method` request with `trigger_kind`, never cancelled. Every request gets
+/// one well-formed answer (`item` reads its suggestion after checking its
+/// shape), in order, none of them stale, and the newest answer is the one for
+/// the newest text: asking again, explicitly, gives the same.
+fn burst_without_cancelling(
+    server: &Server,
+    method: &str,
+    trigger_kind: u8,
+    item: impl Fn(&Value, &Keystroke) -> Option<String>,
+) {
     let uri = "file:///work/demo/src/main.rs";
-    let cursor = open(&server, uri);
+    let cursor = open(server, uri);
     let keys = keystrokes(cursor);
     let ids: Vec<i64> = keys
         .iter()
         .map(|key| {
             server.did_change(uri, key.version, std::slice::from_ref(&key.change));
-            server.request_async(
-                "textDocument/inlineCompletion",
-                inline_params(uri, key.cursor, AUTOMATIC),
-            )
+            server.request_async(method, completion_params(uri, key.cursor, trigger_kind))
         })
         .collect();
     let answers: Vec<(String, Option<String>)> = ids
@@ -219,66 +216,37 @@ fn neovim_burst_of_automatic_inline_requests_without_cancelling() {
         .map(|(id, key)| {
             let response = server.wait_response(*id, REQUEST_TIMEOUT);
             assert!(response.get("error").is_none(), "{response}");
-            (key.typed.clone(), inline_item(&response["result"], key.cursor))
+            (key.typed.clone(), item(&response["result"], key))
         })
         .collect();
     eprintln!("answers: {answers:?}");
-    assert_answered_once_in_order(&server, &ids);
+    assert_answered_once_in_order(server, &ids);
     assert_no_stale_suggestions(&answers);
 
-    // The newest answer is the one for the newest text: asking again,
-    // explicitly, gives the same.
     let last = keys.last().unwrap();
     let again = server
-        .request("textDocument/inlineCompletion", inline_params(uri, last.cursor, INVOKED))
+        .request(method, completion_params(uri, last.cursor, INVOKED))
         .unwrap_or_else(|err| server.fail(&format!("{err}")));
-    let again = inline_item(&again, last.cursor);
+    let again = item(&again, last);
     let newest = answers.last().unwrap().1.clone();
     assert!(newest.is_some(), "the newest request gets a suggestion: {answers:?}");
     assert_eq!(newest, again, "the newest answer is for the newest text");
 }
 
 #[test]
+fn neovim_burst_of_automatic_inline_requests_without_cancelling() {
+    let server = start(true);
+    burst_without_cancelling(&server, "textDocument/inlineCompletion", AUTOMATIC, |result, key| {
+        inline_item(result, key.cursor)
+    });
+}
+
+#[test]
 fn helix_burst_of_completion_requests_without_cancelling() {
     let server = start(false);
-    let uri = "file:///work/demo/src/main.rs";
-    let cursor = open(&server, uri);
-    let keys = keystrokes(cursor);
-    let params = |at: Position, kind: u8| {
-        json!({
-            "textDocument": { "uri": uri },
-            "position": at.to_json(),
-            "context": { "triggerKind": kind },
-        })
-    };
-    let ids: Vec<i64> = keys
-        .iter()
-        .map(|key| {
-            server.did_change(uri, key.version, std::slice::from_ref(&key.change));
-            server.request_async("textDocument/completion", params(key.cursor, FOR_INCOMPLETE))
-        })
-        .collect();
-    let answers: Vec<(String, Option<String>)> = ids
-        .iter()
-        .zip(&keys)
-        .map(|(id, key)| {
-            let response = server.wait_response(*id, REQUEST_TIMEOUT);
-            assert!(response.get("error").is_none(), "{response}");
-            (key.typed.clone(), menu_item(&response["result"], key.cursor, &key.typed))
-        })
-        .collect();
-    eprintln!("answers: {answers:?}");
-    assert_answered_once_in_order(&server, &ids);
-    assert_no_stale_suggestions(&answers);
-
-    let last = keys.last().unwrap();
-    let again = server
-        .request("textDocument/completion", params(last.cursor, INVOKED))
-        .unwrap_or_else(|err| server.fail(&format!("{err}")));
-    let again = menu_item(&again, last.cursor, &last.typed);
-    let newest = answers.last().unwrap().1.clone();
-    assert!(newest.is_some(), "the newest request gets a suggestion: {answers:?}");
-    assert_eq!(newest, again, "the newest answer is for the newest text");
+    burst_without_cancelling(&server, "textDocument/completion", FOR_INCOMPLETE, |result, key| {
+        menu_item(result, key.cursor, &key.typed)
+    });
 }
 
 /// VS Code cancels the request in flight when the user types on, asks for
@@ -299,7 +267,7 @@ fn vscode_cancels_accepts_and_continues_on_the_next_line() {
         server.did_change(uri, key.version, std::slice::from_ref(&key.change));
         let id = server.request_async(
             "textDocument/inlineCompletion",
-            inline_params(uri, key.cursor, AUTOMATIC),
+            completion_params(uri, key.cursor, AUTOMATIC),
         );
         ids.push(id);
         previous = Some(id);
@@ -324,7 +292,7 @@ fn vscode_cancels_accepts_and_continues_on_the_next_line() {
     // The user asks explicitly and accepts what is shown.
     let last = keys.last().unwrap();
     let result = server
-        .request("textDocument/inlineCompletion", inline_params(uri, last.cursor, INVOKED))
+        .request("textDocument/inlineCompletion", completion_params(uri, last.cursor, INVOKED))
         .unwrap_or_else(|err| server.fail(&format!("{err}")));
     let suggestion = inline_item(&result, last.cursor)
         .unwrap_or_else(|| server.fail(&format!("no suggestion to accept: {result}")));
@@ -335,7 +303,7 @@ fn vscode_cancels_accepts_and_continues_on_the_next_line() {
     let end = Position::new(last.cursor.line, last.cursor.character + suggestion.len() as u32);
     // VS Code asks again right after the edit: the line is complete.
     let after = server
-        .request("textDocument/inlineCompletion", inline_params(uri, end, AUTOMATIC))
+        .request("textDocument/inlineCompletion", completion_params(uri, end, AUTOMATIC))
         .unwrap_or_else(|err| server.fail(&format!("{err}")));
     assert_eq!(inline_item(&after, end), None, "nothing more on a completed line: {after}");
 
@@ -344,7 +312,7 @@ fn vscode_cancels_accepts_and_continues_on_the_next_line() {
     server.did_change(uri, version, &[Change::range(end, end, "\n    ")]);
     let next_line = Position::new(end.line + 1, 4);
     let next = server
-        .request("textDocument/inlineCompletion", inline_params(uri, next_line, AUTOMATIC))
+        .request("textDocument/inlineCompletion", completion_params(uri, next_line, AUTOMATIC))
         .unwrap_or_else(|err| server.fail(&format!("{err}")));
     let next = inline_item(&next, next_line);
     eprintln!("on the next line: {next:?}");
