@@ -349,7 +349,7 @@ fn rope_reader<'a>(text: &'a Rope) -> impl FnMut(usize, Point) -> &'a [u8] + 'a 
 ///
 /// Tree-sitter counts columns in bytes; using characters or UTF-16 units here
 /// corrupts incremental parses on any line with non-ASCII text before the edit.
-fn point_at(text: &Rope, byte: usize) -> Point {
+pub(crate) fn point_at(text: &Rope, byte: usize) -> Point {
     let row = text.byte_to_line(byte);
     Point { row, column: byte - text.line_to_byte(row) }
 }

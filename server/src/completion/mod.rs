@@ -499,10 +499,7 @@ impl Completer {
         // which is all the windows' cuts look at. The header is unchanged.
         let edited = request.tree.map(|tree| {
             let mut tree = tree.clone();
-            let point = |text: &Rope, byte: usize| {
-                let row = text.byte_to_line(byte);
-                tree_sitter::Point { row, column: byte - text.line_to_byte(row) }
-            };
+            let point = crate::documents::point_at;
             tree.edit(&tree_sitter::InputEdit {
                 start_byte: request.cursor,
                 old_end_byte: line_end,

@@ -12,7 +12,7 @@ use std::{future::Future, pin::Pin, sync::Arc};
 use parking_lot::Mutex;
 use tokio::sync::oneshot;
 
-use crate::engine::{CancelToken, EngineHandle, Generation, Job, JobError};
+use crate::engine::{CancelOnDrop, CancelToken, EngineHandle, Generation, Job, JobError};
 
 /// What happened to a submitted job.
 #[derive(Debug)]
@@ -152,15 +152,6 @@ fn start(
             }
         }
     });
-}
-
-/// Cancels a job when the request waiting for it goes away.
-struct CancelOnDrop(CancelToken);
-
-impl Drop for CancelOnDrop {
-    fn drop(&mut self) {
-        self.0.cancel();
-    }
 }
 
 #[cfg(test)]

@@ -177,6 +177,16 @@ impl CancelToken {
     }
 }
 
+/// Cancels a token when dropped: held by a request's future, so a request
+/// the client cancels (its future dropped) stops its job.
+pub struct CancelOnDrop(pub CancelToken);
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        self.0.cancel();
+    }
+}
+
 /// One generation request.
 #[derive(Clone, Debug)]
 pub struct Job {

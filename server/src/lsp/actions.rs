@@ -20,13 +20,14 @@ use serde_json::{Value, json};
 use tower_lsp_server::{
     gen_lsp_types::{
         CodeAction, CodeActionKind, CodeActionParams, CodeActionResponse, Command,
-        ExecuteCommandParams, Message, ProgressToken, Range, WorkspaceEdit,
+        Diagnostic as LspDiagnostic, ExecuteCommandParams, Message, ProgressToken, Range,
+        WorkspaceEdit,
     },
     jsonrpc,
 };
 
 use super::{
-    Backend, CompleterState,
+    Backend,
     convert::{self, LinePastEnd},
 };
 use crate::{
@@ -35,7 +36,7 @@ use crate::{
         run::{ActionInput, RunError},
     },
     documents::DocumentSnapshot,
-    engine::CancelToken,
+    engine::{CancelOnDrop, CancelToken},
 };
 
 /// Computes an action's edit and applies it (clients without resolve).
@@ -106,7 +107,8 @@ pub(super) fn code_action(
         |err: convert::PositionOutOfRange| jsonrpc::Error::invalid_params(err.to_string());
     let start = at(params.range.start).map_err(invalid)?;
     let end = at(params.range.end).map_err(invalid)?.max(start);
-    let diagnostics: Vec<Diagnostic> = params
+    // Each diagnostic in bytes, beside the client's own (sent back with Fix).
+    let converted: Vec<(Diagnostic, &LspDiagnostic)> = params
         .context
         .diagnostics
         .iter()
@@ -117,9 +119,10 @@ pub(super) fn code_action(
                 Message::String(text) => text.clone(),
                 Message::MarkupContent(markup) => markup.value.clone(),
             };
-            Some(Diagnostic { range: from..to, message })
+            Some((Diagnostic { range: from..to, message }, it))
         })
         .collect();
+    let diagnostics: Vec<Diagnostic> = converted.iter().map(|(it, _)| it.clone()).collect();
     let source = text.to_string();
     let offers = actions::offers(lang, &source, tree, start..end, &diagnostics);
     let resolves = backend.shared.session.lock().client.resolve_code_actions;
@@ -130,17 +133,21 @@ pub(super) fn code_action(
         if offer.kind == ActionKind::Rewrite {
             continue;
         }
-        let in_target: Vec<(usize, usize, String)> = diagnostics
+        let in_target: Vec<&(Diagnostic, &LspDiagnostic)> = converted
             .iter()
-            .filter(|it| it.range.start <= offer.target.end && offer.target.start <= it.range.end)
-            .map(|it| (it.range.start, it.range.end, it.message.clone()))
+            .filter(|(it, _)| {
+                it.range.start <= offer.target.end && offer.target.start <= it.range.end
+            })
             .collect();
         let data = ActionData {
             uri: uri.clone(),
             version: snapshot.version,
             kind: offer.kind,
             target: (offer.target.start, offer.target.end),
-            diagnostics: in_target,
+            diagnostics: in_target
+                .iter()
+                .map(|(it, _)| (it.range.start, it.range.end, it.message.clone()))
+                .collect(),
             instruction: None,
         };
         let data = serde_json::to_value(&data).map_err(|_| jsonrpc::Error::internal_error())?;
@@ -148,18 +155,8 @@ pub(super) fn code_action(
             ActionKind::Fix => CodeActionKind::QuickFix,
             _ => CodeActionKind::Refactor,
         };
-        let fixes = (offer.kind == ActionKind::Fix).then(|| {
-            params
-                .context
-                .diagnostics
-                .iter()
-                .filter(|it| {
-                    at(it.range.start).is_ok_and(|from| from <= offer.target.end)
-                        && at(it.range.end).is_ok_and(|to| offer.target.start <= to)
-                })
-                .cloned()
-                .collect()
-        });
+        let fixes = (offer.kind == ActionKind::Fix)
+            .then(|| in_target.iter().map(|(_, lsp)| (*lsp).clone()).collect());
         let mut action = CodeAction {
             title: offer.title.clone(),
             kind: Some(kind),
@@ -350,25 +347,8 @@ fn snapshot_version(backend: &Backend, uri: &str) -> Option<i32> {
 
 /// The engine, waiting for a model that is still loading.
 async fn engine(backend: &Backend) -> Option<crate::engine::EngineHandle> {
-    let mut state = backend.shared.completer.subscribe();
-    let ready = state.wait_for(|it| !matches!(it, CompleterState::Loading));
-    let ready = match tokio::time::timeout(super::completion::MODEL_WAIT, ready).await {
-        Ok(Ok(state)) => matches!(*state, CompleterState::Ready(_)),
-        _ => false,
-    };
-    if !ready {
-        return None;
-    }
+    super::completion::completer(backend).await?;
     backend.shared.engine.lock().as_ref().map(|engine| engine.handle())
-}
-
-/// Cancels an action's generation when its request goes away.
-struct CancelOnDrop(CancelToken);
-
-impl Drop for CancelOnDrop {
-    fn drop(&mut self) {
-        self.0.cancel();
-    }
 }
 
 /// Progress tokens of running actions, for `window/workDoneProgress/cancel`.

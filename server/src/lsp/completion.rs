@@ -84,7 +84,7 @@ fn related_files(
 pub(super) const MODEL_WAIT: Duration = Duration::from_secs(60);
 
 /// The completion pipeline, waiting for a model that is loading.
-async fn completer(backend: &Backend) -> Option<Arc<Completer>> {
+pub(super) async fn completer(backend: &Backend) -> Option<Arc<Completer>> {
     let mut state = backend.shared.completer.subscribe();
     let ready = state.wait_for(|it| !matches!(it, CompleterState::Loading));
     match tokio::time::timeout(MODEL_WAIT, ready).await {
