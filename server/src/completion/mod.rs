@@ -365,7 +365,9 @@ impl Completer {
         &self,
         request: &CompletionRequest<'_>,
     ) -> Result<Completion, CompletionError> {
-        let (ctx, job) = self.prepare(request);
+        // The imports query runs once: the speculation reuses its answer.
+        let header = self.header_of(request);
+        let (ctx, job) = self.prepare_with_header(request, header.clone());
         let answer = |text: Option<String>, source, generation| {
             Ok(Completion { text, mode: ctx.mode, source, generation })
         };
@@ -433,7 +435,7 @@ impl Completer {
             && self.config.use_cache
         {
             self.cache.lock().insert(&ctx, suggestion);
-            self.speculate_next_line(request, &ctx, suggestion);
+            self.speculate_next_line(request, header, &ctx, suggestion);
         }
         answer(text, source, Some(generation))
     }
@@ -467,6 +469,7 @@ impl Completer {
     fn speculate_next_line(
         &self,
         request: &CompletionRequest<'_>,
+        header: Option<Range<usize>>,
         ctx: &FimContext,
         suggestion: &str,
     ) {
@@ -511,7 +514,6 @@ impl Completer {
             tree
         });
         let next = CompletionRequest { text: &accepted, cursor, tree: edited.as_ref(), ..*request };
-        let header = self.header_of(request);
         let (next_ctx, job) = self.prepare_with_header(&next, header);
         if next_ctx.mode == Mode::Empty {
             return;
