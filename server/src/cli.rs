@@ -1,4 +1,5 @@
-//! `hearth complete FILE:LINE:COL`: the editor's completion pipeline without an editor.
+//! The command line's subcommands. `hearth complete FILE:LINE:COL` is the
+//! editor's completion pipeline without an editor.
 //!
 //! It loads the model, opens the file as a document, builds the same anchored
 //! prompt and post-processes the answer exactly as a request from an editor
@@ -58,6 +59,16 @@ pub struct CompleteOptions {
     pub location: FileLocation,
     pub model: Option<PathBuf>,
     pub json: bool,
+}
+
+/// `hearth settings-schema`: every setting as editors declare it (see
+/// [`crate::config::editor_settings`]), as JSON on stdout.
+pub fn print_settings() -> anyhow::Result<()> {
+    let settings = crate::config::editor_settings("hearth");
+    let mut out = std::io::stdout().lock();
+    serde_json::to_writer_pretty(&mut out, &settings)?;
+    writeln!(out)?;
+    Ok(())
 }
 
 /// Loads the engine for `config` and waits until it is ready.

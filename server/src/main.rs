@@ -30,6 +30,9 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Print every setting as JSON: names, types, defaults and descriptions,
+    /// in the shape of VS Code's `contributes.configuration.properties`.
+    SettingsSchema,
 }
 
 fn main() -> ExitCode {
@@ -47,6 +50,13 @@ fn main() -> ExitCode {
                 }
             }
         }
+        Some(Command::SettingsSchema) => match hearth::cli::print_settings() {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(err) => {
+                tracing::error!("{err:#}");
+                ExitCode::FAILURE
+            }
+        },
         None => serve(),
     }
 }

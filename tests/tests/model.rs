@@ -65,6 +65,10 @@ fn assert_load_failure_reported(options: ServerOptions, path: &Path) {
     assert_eq!(errors.len(), 1, "exactly one error message: {errors:?}");
     let states = status_states(&server);
     assert!(!states.contains(&"ready".to_owned()), "a broken model is never ready: {states:?}");
+    let status = server.request("hearth/status", Value::Null).expect("hearth/status");
+    assert_eq!(status["model"]["state"], "error", "{status}");
+    assert_eq!(status["model"]["path"], path_text.as_str(), "{status}");
+    assert!(status["completion"].is_null(), "no counters without a model: {status}");
     eprintln!("model states: {states:?}; message: {message}");
     let exit = server.shutdown_and_exit();
     assert_eq!(exit.code(), Some(0));
@@ -216,6 +220,12 @@ fn real_model_loads_with_status_and_progress() {
         .filter(|m| is_error_message(&m["params"]))
         .collect();
     assert!(errors.is_empty(), "{errors:?}");
+
+    // A status display that starts late asks for the same state.
+    let status = server.request("hearth/status", Value::Null).expect("hearth/status");
+    assert_eq!(status["model"], ready["params"], "{status}");
+    assert_eq!(status["version"], env!("CARGO_PKG_VERSION"), "{status}");
+    assert_eq!(status["completion"]["answered"], 0, "{status}");
     let exit = server.shutdown_and_exit();
     assert_eq!(exit.code(), Some(0));
 }

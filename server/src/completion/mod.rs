@@ -52,7 +52,17 @@ pub struct CompletionConfig {
 }
 
 /// What is done around the model.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Deserialize)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    serde::Deserialize,
+    serde::Serialize,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "camelCase")]
 pub enum Pipeline {
     /// Anchored context, token healing, post-processing, syntax check, caches.

@@ -13,7 +13,9 @@ use serde::Deserialize;
 use crate::engine::{Piece, Prompt};
 
 /// A model family's FIM format.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Deserialize, serde::Serialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "camelCase")]
 pub enum FimFamily {
     /// Qwen2.5-Coder: prefix-suffix-middle with repository-level file blocks.

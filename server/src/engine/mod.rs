@@ -144,12 +144,19 @@ pub struct StopRules {
 
 /// How the next token is chosen. Temperature 0 (the default) is greedy
 /// decoding: repeatable, which the tests and benchmarks rely on.
-#[derive(Clone, Debug, PartialEq, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
 #[serde(default, rename_all = "camelCase")]
 pub struct Sampling {
+    /// 0 is greedy decoding; higher values make choices more varied.
+    #[schemars(range(min = 0.0, max = 5.0))]
     pub temperature: f32,
+    /// With a temperature above 0: choose among this many likeliest tokens.
+    #[schemars(range(min = 1))]
     pub top_k: i32,
+    /// With a temperature above 0: choose among the likeliest tokens that make up this share.
+    #[schemars(range(min = 0.0, max = 1.0))]
     pub top_p: f32,
+    /// With a temperature above 0: the random seed.
     pub seed: u32,
 }
 

@@ -1,9 +1,10 @@
 //! Hearth's own protocol extensions.
 //!
 //! `hearth/modelStatus` is a server-to-client notification that editors use for
-//! a status display. `hearth/completionStats` is a request for the completion
-//! counters (answers by source, the last latency), for status displays and
-//! the typing-replay benchmark. The `hearth/debug*` requests exist only when the server
+//! a status display. `hearth/status` is a request for the same state and the
+//! completion counters, for health checks and status displays that start late.
+//! `hearth/completionStats` is a request for the completion counters alone
+//! (answers by source, the last latency), for the typing-replay benchmark. The `hearth/debug*` requests exist only when the server
 //! runs with `HEARTH_DEBUG_API=1`: they let tests see the server's view of a
 //! document and are never advertised in the capabilities.
 
@@ -43,6 +44,20 @@ impl Notification for ModelStatus {
 }
 
 pub const COMPLETION_STATS: &str = "hearth/completionStats";
+pub const STATUS: &str = "hearth/status";
+
+/// The answer to `hearth/status`.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StatusResult {
+    /// The server's version.
+    pub version: &'static str,
+    /// The model's state, as last sent in `hearth/modelStatus`.
+    pub model: ModelStatusParams,
+    /// The completion counters since the model loaded; `null` while no
+    /// model is ready.
+    pub completion: Option<crate::completion::CompletionStats>,
+}
 
 pub const DEBUG_DOCUMENT: &str = "hearth/debugDocument";
 pub const DEBUG_PANIC: &str = "hearth/debugPanic";

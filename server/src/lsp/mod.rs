@@ -94,6 +94,7 @@ pub async fn serve_stdio(options: ServeOptions) -> bool {
 fn build_service(options: ServeOptions) -> (LspService<Backend>, tower_lsp_server::ClientSocket) {
     let mut builder = LspService::build(Backend::new)
         .custom_method(ext::COMPLETION_STATS, Backend::completion_stats)
+        .custom_method(ext::STATUS, Backend::status)
         .custom_method("window/workDoneProgress/cancel", Backend::progress_cancel);
     if options.debug_api {
         builder = builder
@@ -118,6 +119,8 @@ pub(crate) struct Shared {
     related: Mutex<DefinitionIndex>,
     /// Code actions being computed, by progress token.
     running_actions: actions::RunningActions,
+    /// The model's state as last announced, for `hearth/status`.
+    model_status: Mutex<ext::ModelStatusParams>,
 }
 
 /// Whether completions can be served.
@@ -157,6 +160,12 @@ impl Backend {
             shutdown_requested: Arc::new(AtomicBool::new(false)),
             related: Mutex::new(DefinitionIndex::default()),
             running_actions: actions::RunningActions::default(),
+            // The model starts loading once the client has sent `initialized`.
+            model_status: Mutex::new(ext::ModelStatusParams {
+                state: ext::ModelState::Loading,
+                path: None,
+                message: Some("waiting for the editor to finish initializing".to_owned()),
+            }),
         };
         Backend { client, shared: Arc::new(shared) }
     }
@@ -399,6 +408,21 @@ impl Backend {
             Ok(match &*self.shared.completer.borrow() {
                 CompleterState::Ready(completer) => Some(completer.stats()),
                 _ => None,
+            })
+        })
+        .await
+    }
+
+    async fn status(&self) -> jsonrpc::Result<ext::StatusResult> {
+        catch_request(ext::STATUS, async {
+            let completion = match &*self.shared.completer.borrow() {
+                CompleterState::Ready(completer) => Some(completer.stats()),
+                _ => None,
+            };
+            Ok(ext::StatusResult {
+                version: env!("CARGO_PKG_VERSION"),
+                model: self.shared.model_status.lock().clone(),
+                completion,
             })
         })
         .await

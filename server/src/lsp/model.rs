@@ -72,6 +72,7 @@ async fn restart_engine_if_needed(client: &Client, shared: &Shared) {
         stop_engine(shared, CompleterState::Unavailable).await;
         send_status(
             client,
+            shared,
             ModelState::Disabled,
             None,
             Some("model loading is disabled by `model.enabled`"),
@@ -90,7 +91,7 @@ async fn restart_engine_if_needed(client: &Client, shared: &Shared) {
     *shared.loaded_config.lock() = Some(engine_config.clone());
 
     let path_text = path.display().to_string();
-    send_status(client, ModelState::Loading, Some(&path_text), None).await;
+    send_status(client, shared, ModelState::Loading, Some(&path_text), None).await;
     let progress = if facts.work_done_progress {
         let token = ProgressToken::String("hearth/loadModel".to_owned());
         match client.create_work_done_progress(token.clone()).await {
@@ -119,6 +120,8 @@ async fn restart_engine_if_needed(client: &Client, shared: &Shared) {
         Err(err) => {
             tracing::error!("cannot start the engine thread: {err}");
             shared.completer.send_replace(CompleterState::Unavailable);
+            let message = format!("cannot start the engine thread: {err}");
+            send_status(client, shared, ModelState::Error, Some(&path_text), Some(&message)).await;
             return;
         }
     };
@@ -142,7 +145,14 @@ async fn restart_engine_if_needed(client: &Client, shared: &Shared) {
                         info.description
                     );
                     shared.completer.send_replace(CompleterState::Unavailable);
-                    send_status(client, ModelState::Error, Some(&path_text), Some(&message)).await;
+                    send_status(
+                        client,
+                        shared,
+                        ModelState::Error,
+                        Some(&path_text),
+                        Some(&message),
+                    )
+                    .await;
                     client.show_message(MessageType::Error, message).await;
                     continue;
                 };
@@ -163,7 +173,8 @@ async fn restart_engine_if_needed(client: &Client, shared: &Shared) {
                     info.load_time.as_secs_f64(),
                     info.context_size
                 );
-                send_status(client, ModelState::Ready, Some(&path_text), Some(&message)).await;
+                send_status(client, shared, ModelState::Ready, Some(&path_text), Some(&message))
+                    .await;
             }
             EngineEvent::Failed(err) => {
                 if let Some(progress) = progress.take() {
@@ -183,8 +194,14 @@ async fn restart_engine_if_needed(client: &Client, shared: &Shared) {
                      from the Hearth repository to install the default model. Completions are off until then."
                 );
                 tracing::error!("{message}");
-                send_status(client, ModelState::Error, Some(&path_text), Some(&err.to_string()))
-                    .await;
+                send_status(
+                    client,
+                    shared,
+                    ModelState::Error,
+                    Some(&path_text),
+                    Some(&err.to_string()),
+                )
+                .await;
                 client.show_message(MessageType::Error, message).await;
             }
         }
@@ -201,8 +218,10 @@ async fn stop_engine(shared: &Shared, next: CompleterState) {
     }
 }
 
+/// Records the model's new state for `hearth/status` and tells the client.
 async fn send_status(
     client: &Client,
+    shared: &Shared,
     state: ModelState,
     path: Option<&str>,
     message: Option<&str>,
@@ -212,5 +231,6 @@ async fn send_status(
         path: path.map(str::to_owned),
         message: message.map(str::to_owned),
     };
+    *shared.model_status.lock() = params.clone();
     client.send_notification::<ModelStatus>(params).await;
 }

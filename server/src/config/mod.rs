@@ -5,13 +5,18 @@
 //! structs; nothing below this module sees untyped JSON. Unknown keys are
 //! reported, not fatal, so a newer editor extension can talk to an older server.
 
+mod schema;
+
+pub use schema::editor_settings;
+
 use std::{
     env,
     path::{Path, PathBuf},
     time::Duration,
 };
 
-use serde::Deserialize;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 
 use crate::{
     completion::{CompletionConfig, Pipeline},
@@ -27,7 +32,7 @@ pub const FETCH_MODEL_COMMAND: &str = "scripts/fetch-model";
 pub const MODEL_ENV: &str = "HEARTH_MODEL";
 
 /// All of Hearth's settings.
-#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema, PartialEq)]
 #[serde(default, rename_all = "camelCase")]
 pub struct Config {
     pub model: ModelConfig,
@@ -39,12 +44,14 @@ pub struct Config {
 }
 
 /// How suggestions are made.
-#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema, PartialEq)]
 #[serde(default, rename_all = "camelCase")]
 pub struct CompletionSettings {
     /// Most tokens for the rest of a line.
+    #[schemars(range(min = 1))]
     pub max_tokens_line: u32,
     /// Most tokens for a multi-line suggestion.
+    #[schemars(range(min = 1))]
     pub max_tokens_block: u32,
     /// Most lines in a multi-line suggestion.
     pub max_lines: usize,
@@ -67,7 +74,7 @@ pub struct CompletionSettings {
 }
 
 /// When to offer suggestions in the completion menu (`textDocument/completion`).
-#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, JsonSchema, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
 pub enum CompletionItems {
     /// Only to clients without inline completion (Helix, Zed, Neovim 0.11).
@@ -116,7 +123,7 @@ impl Config {
 }
 
 /// Which model to run and how.
-#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema, PartialEq)]
 #[serde(default, rename_all = "camelCase")]
 pub struct ModelConfig {
     /// Load a model at all. With `false` Hearth serves only what needs no model.
@@ -125,17 +132,21 @@ pub struct ModelConfig {
     /// user cache (`$XDG_CACHE_HOME/hearth/models/`, else `~/.cache/hearth/models/`).
     pub path: Option<PathBuf>,
     /// Context window in tokens.
+    #[schemars(range(min = 256, max = 131_072))]
     pub context_size: u32,
     /// Threads for generating tokens; default: half the physical cores, at
     /// least one. Generation is bound by memory bandwidth, and a thread that
     /// must wait for a core another program holds stalls all the others at
     /// every step: on 2 cores with one busy, 2 threads generated 16 tok/s and
     /// 1 thread 46 (idle: 56 and 46).
+    #[schemars(range(min = 1))]
     pub threads: Option<u32>,
     /// Threads for reading the prompt; default: the physical cores (prompt
     /// reading is bound by arithmetic and gains from every core).
+    #[schemars(range(min = 1))]
     pub batch_threads: Option<u32>,
-    /// Tokens evaluated per batch while reading a prompt.
+    /// Tokens evaluated per batch while reading a prompt (at most `model.contextSize`).
+    #[schemars(range(min = 1))]
     pub batch_size: u32,
     /// Layers to offload to a GPU (only with a GPU build).
     pub gpu_layers: u32,
@@ -160,7 +171,7 @@ impl Default for ModelConfig {
 }
 
 /// Limits on document handling.
-#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema, PartialEq)]
 #[serde(default, rename_all = "camelCase")]
 pub struct DocumentsConfig {
     /// Milliseconds one synchronous reparse may take while an edit is applied;
