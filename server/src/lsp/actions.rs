@@ -58,6 +58,9 @@ struct ActionData {
     diagnostics: Vec<(usize, usize, String)>,
     #[serde(default)]
     instruction: Option<String>,
+    /// The title it was listed with, for progress and logs.
+    #[serde(default)]
+    title: Option<String>,
 }
 
 /// `hearth.rewrite`'s argument.
@@ -149,6 +152,7 @@ pub(super) fn code_action(
                 .map(|(it, _)| (it.range.start, it.range.end, it.message.clone()))
                 .collect(),
             instruction: None,
+            title: Some(offer.title.clone()),
         };
         let data = serde_json::to_value(&data).map_err(|_| jsonrpc::Error::internal_error())?;
         let kind = match offer.kind {
@@ -185,6 +189,11 @@ pub(super) async fn resolve(
     mut action: CodeAction,
 ) -> jsonrpc::Result<CodeAction> {
     let Some(data) = action.data.clone() else {
+        // An action listed in command form (for clients that should not
+        // resolve) has nothing to fill in; some resolve it anyway.
+        if action.command.as_ref().is_some_and(|it| it.command == APPLY_ACTION) {
+            return Ok(action);
+        }
         return Err(jsonrpc::Error::invalid_params("this code action is not Hearth's"));
     };
     let data: ActionData = serde_json::from_value(data)
@@ -205,7 +214,7 @@ pub(super) async fn execute_command(
             let data: ActionData = serde_json::from_value(argument).map_err(|err| {
                 jsonrpc::Error::invalid_params(format!("{APPLY_ACTION} needs an action: {err}"))
             })?;
-            let title = data.kind.title("code");
+            let title = data.title.clone().unwrap_or_else(|| data.kind.title("code"));
             (data, title)
         }
         REWRITE => {
@@ -250,6 +259,7 @@ fn rewrite_data(backend: &Backend, args: RewriteArgs) -> jsonrpc::Result<ActionD
         target: (start, end),
         diagnostics: Vec::new(),
         instruction: Some(args.instruction),
+        title: None,
     })
 }
 
@@ -300,9 +310,9 @@ async fn compute(
     let cancel = CancelToken::new();
     // A cancelled request (`$/cancelRequest`) drops this future.
     let _guard = CancelOnDrop(cancel.clone());
-    let progress = Progress::begin(backend, title, &cancel).await;
+    let progress = Progress::begin(backend, title, &cancel);
     let result = actions::run::run(&engine, &input, &cancel).await;
-    progress.end(backend).await;
+    progress.end(backend);
     let result = result.map_err(|err| match err {
         RunError::Action(err) => failed(err.to_string()),
         RunError::Engine(err) => failed(format!("Hearth: the model failed: {err}")),
@@ -367,36 +377,61 @@ impl RunningActions {
 }
 
 /// The client's progress display for one action, if it has one.
+///
+/// The work never waits for the client: creating the progress token is a
+/// request to the client, and a client that blocks on our answer (Helix
+/// resolves code actions on its main thread) cannot reply until we are done.
+/// So a task of its own creates the token, shows `begin` if the action is
+/// still running by then, and `end` when it finishes.
 struct Progress {
     token: Option<String>,
+    finished: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
 impl Progress {
-    async fn begin(backend: &Backend, title: &str, cancel: &CancelToken) -> Progress {
+    fn begin(backend: &Backend, title: &str, cancel: &CancelToken) -> Progress {
         if !backend.shared.session.lock().client.work_done_progress {
-            return Progress { token: None };
+            return Progress { token: None, finished: None };
         }
-        let client = &backend.client;
         let running = &backend.shared.running_actions;
         let token = format!("hearth/action/{}", running.next.fetch_add(1, Ordering::Relaxed));
-        if client.create_work_done_progress(ProgressToken::String(token.clone())).await.is_err() {
-            return Progress { token: None };
-        }
         running.cancels.lock().insert(token.clone(), cancel.clone());
-        let begin = json!({
-            "token": token,
-            "value": { "kind": "begin", "title": title, "cancellable": true,
-                       "message": "asking the local model" },
+        let (finished, mut finished_rx) = tokio::sync::oneshot::channel::<()>();
+        let client = backend.client.clone();
+        let title = title.to_owned();
+        let task_token = token.clone();
+        tokio::spawn(async move {
+            let token = task_token;
+            if client.create_work_done_progress(ProgressToken::String(token.clone())).await.is_err()
+            {
+                return;
+            }
+            // Done before the client answered: nothing to show.
+            if !matches!(
+                finished_rx.try_recv(),
+                Err(tokio::sync::oneshot::error::TryRecvError::Empty)
+            ) {
+                return;
+            }
+            let begin = json!({
+                "token": token,
+                "value": { "kind": "begin", "title": title, "cancellable": true,
+                           "message": "asking the local model" },
+            });
+            client.send_notification::<ProgressNotification>(begin).await;
+            let _ = finished_rx.await;
+            let end = json!({ "token": token, "value": { "kind": "end" } });
+            client.send_notification::<ProgressNotification>(end).await;
         });
-        client.send_notification::<ProgressNotification>(begin).await;
-        Progress { token: Some(token) }
+        Progress { token: Some(token), finished: Some(finished) }
     }
 
-    async fn end(self, backend: &Backend) {
+    fn end(self, backend: &Backend) {
         let Some(token) = self.token else { return };
         backend.shared.running_actions.cancels.lock().remove(&token);
-        let end = json!({ "token": token, "value": { "kind": "end" } });
-        backend.client.send_notification::<ProgressNotification>(end).await;
+        if let Some(finished) = self.finished {
+            let _ = finished.send(());
+        }
     }
 }
 

@@ -1,8 +1,8 @@
 //! What Hearth tells the client it can do, given what the client can do.
 
 use tower_lsp_server::gen_lsp_types::{
-    ClientCapabilities, CompletionOptions, InlineCompletionProvider, ServerCapabilities,
-    TextDocumentSync, TextDocumentSyncKind, TextDocumentSyncOptions,
+    ClientCapabilities, ClientInfo, CompletionOptions, InlineCompletionProvider,
+    ServerCapabilities, TextDocumentSync, TextDocumentSyncKind, TextDocumentSyncOptions,
 };
 
 use super::convert::PositionEncoding;
@@ -23,6 +23,18 @@ pub struct ClientFacts {
 }
 
 impl ClientFacts {
+    pub fn new(caps: &ClientCapabilities, info: Option<&ClientInfo>) -> ClientFacts {
+        let mut facts = ClientFacts::from_capabilities(caps);
+        // Helix declares `codeAction/resolve` but resolves on its main thread
+        // (`block_on`): the editor freezes while the model writes, and it
+        // cannot answer the server's own requests meanwhile. The command form
+        // runs in the background there, with progress and `workspace/applyEdit`.
+        if info.is_some_and(|it| it.name.eq_ignore_ascii_case("helix")) {
+            facts.resolve_code_actions = false;
+        }
+        facts
+    }
+
     pub fn from_capabilities(caps: &ClientCapabilities) -> ClientFacts {
         let offered = caps.general.as_ref().and_then(|it| it.position_encodings.as_deref());
         ClientFacts {

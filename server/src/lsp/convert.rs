@@ -8,7 +8,7 @@
 //! as tree-sitter does; an old-Mac lone `\r` is not treated as a line break.
 
 use ropey::Rope;
-use tower_lsp_server::gen_lsp_types::{Position, PositionEncodingKind};
+use tower_lsp_server::gen_lsp_types::{Position, PositionEncodingKind, Range};
 
 /// How LSP columns are counted, as negotiated at `initialize`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -124,6 +124,24 @@ pub fn offset_of(
         }
     }
     Ok(Resolved { offset, adjusted: units != wanted })
+}
+
+/// The byte range that a `didChange` content change with `range` replaces:
+/// both ends mapped by [`offset_of`], lines past the end clamped (an edit
+/// must not be lost), and put in order if the client sent them reversed.
+/// Also says how many of the two ends had to be adjusted.
+pub fn edit_range(
+    text: &Rope,
+    range: Range,
+    encoding: PositionEncoding,
+) -> (std::ops::Range<usize>, usize) {
+    let resolve = |pos| {
+        offset_of(text, pos, encoding, LinePastEnd::Clamp)
+            .unwrap_or(Resolved { offset: text.len_bytes(), adjusted: true })
+    };
+    let (start, end) = (resolve(range.start), resolve(range.end));
+    let adjusted = usize::from(start.adjusted) + usize::from(end.adjusted);
+    (start.offset.min(end.offset)..start.offset.max(end.offset), adjusted)
 }
 
 /// Maps a byte offset to an LSP position. Offsets past the end map to the end;
@@ -275,6 +293,17 @@ mod tests {
         assert_eq!(clamped, Ok(Resolved { offset: 3, adjusted: true }));
         let rejected = offset_of(&text, pos(7, 1), PositionEncoding::Utf16, LinePastEnd::Reject);
         assert_eq!(rejected, Err(PositionOutOfRange { line: 7, character: 1, line_count: 2 }));
+    }
+
+    #[test]
+    fn edit_ranges_are_clamped_and_put_in_order() {
+        let text = Rope::from_str("ab\ncd");
+        let range = |start, end| Range { start, end };
+        let utf16 = PositionEncoding::Utf16;
+        assert_eq!(edit_range(&text, range(pos(0, 1), pos(1, 1)), utf16), (1..4, 0));
+        // Reversed ends are swapped; a line past the end is the document's end.
+        assert_eq!(edit_range(&text, range(pos(1, 1), pos(0, 1)), utf16), (1..4, 0));
+        assert_eq!(edit_range(&text, range(pos(0, 9), pos(5, 0)), utf16), (2..5, 2));
     }
 
     #[test]

@@ -19,7 +19,8 @@ pub mod convert;
 mod ext;
 mod model;
 mod text_sync;
-mod transport;
+// `pub(crate)` for `crate::fuzzing`.
+pub(crate) mod transport;
 
 use std::{
     future::Future,
@@ -267,7 +268,7 @@ fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
 impl LanguageServer for Backend {
     async fn initialize(&self, params: InitializeParams) -> jsonrpc::Result<InitializeResult> {
         catch_request("initialize", async {
-            let client = ClientFacts::from_capabilities(&params.capabilities);
+            let client = ClientFacts::new(&params.capabilities, params.client_info.as_ref());
             let workspace_roots = workspace_roots(&params);
             let options = params.initialization_options.unwrap_or_default();
             let hearth_options = options.get("hearth").cloned().unwrap_or(options);

@@ -19,7 +19,7 @@ const MAX_MESSAGE_BYTES: usize = 256 * 1024 * 1024;
 
 /// What one frame of input turned out to be.
 #[derive(Debug, PartialEq)]
-pub(crate) enum Frame {
+pub enum Frame {
     /// A well-formed message, to pass on.
     Message(Vec<u8>),
     /// A malformed one, with the error response to send back.
@@ -27,7 +27,7 @@ pub(crate) enum Frame {
 }
 
 /// Reads one frame. `Ok(None)` at the end of input.
-pub(crate) async fn read_frame<R: AsyncRead + Unpin>(
+pub async fn read_frame<R: AsyncRead + Unpin>(
     input: &mut BufReader<R>,
 ) -> std::io::Result<Option<Frame>> {
     let mut content_length: Option<usize> = None;
