@@ -154,7 +154,7 @@ pub struct Sampling {
     #[schemars(range(min = 1))]
     pub top_k: i32,
     /// With a temperature above 0: choose among the likeliest tokens that make up this share.
-    #[schemars(range(min = 0.0, max = 1.0))]
+    #[schemars(range(max = 1.0), extend("exclusiveMinimum" = 0.0))]
     pub top_p: f32,
     /// With a temperature above 0: the random seed.
     pub seed: u32,

@@ -315,6 +315,13 @@ async fn compute(
     progress.end(backend);
     let result = result.map_err(|err| match err {
         RunError::Action(err) => failed(err.to_string()),
+        // The user cancelled (`window/workDoneProgress/cancel`): not a
+        // failure, and editors show nothing for `RequestCancelled`.
+        RunError::Engine(crate::engine::JobError::Cancelled) => jsonrpc::Error {
+            code: jsonrpc::ErrorCode::RequestCancelled,
+            message: "Hearth: the action was cancelled".into(),
+            data: None,
+        },
         RunError::Engine(err) => failed(format!("Hearth: the model failed: {err}")),
     })?;
     tracing::info!(
