@@ -15,3 +15,10 @@ pub mod engine;
 pub mod logging;
 pub mod lsp;
 pub mod workspace;
+
+/// What the fuzz targets in `fuzz/` drive that is not public otherwise: the
+/// input side of the stdio transport. Not an API; it may change at any time.
+#[doc(hidden)]
+pub mod fuzzing {
+    pub use crate::lsp::transport::{Frame, read_frame};
+}

@@ -13,6 +13,7 @@ use tokio::{
     io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader},
     sync::mpsc,
 };
+use tower_lsp_server::jsonrpc;
 
 /// Messages larger than this are refused rather than buffered.
 const MAX_MESSAGE_BYTES: usize = 256 * 1024 * 1024;
@@ -75,11 +76,23 @@ pub(crate) fn check_body(body: Vec<u8>) -> Frame {
     let value: Value = match serde_json::from_slice(&body) {
         Ok(value) => value,
         Err(err) => {
-            return Frame::Reject(error_response(
-                Value::Null,
-                -32700,
-                &format!("invalid JSON: {err}"),
-            ));
+            let Err(not_utf8) = std::str::from_utf8(&body) else {
+                let reason = format!("invalid JSON: {err}");
+                return Frame::Reject(error_response(Value::Null, -32700, &reason));
+            };
+            // A request whose only fault is a byte that is not UTF-8 still
+            // has a readable id, and its sender waits for an answer to it.
+            let id = serde_json::from_str::<Value>(&String::from_utf8_lossy(&body))
+                .ok()
+                .and_then(|it| it.get("id").cloned())
+                .filter(|id| id.is_string() || id.as_i64().is_some())
+                .unwrap_or(Value::Null);
+            let at = not_utf8.valid_up_to();
+            let reason = format!(
+                "the message is not valid UTF-8 (byte {:#04x} at offset {at}); it was ignored",
+                body[at]
+            );
+            return Frame::Reject(error_response(id, -32700, &reason));
         }
     };
     let id = value.get("id").cloned().unwrap_or(Value::Null);
@@ -99,8 +112,27 @@ pub(crate) fn check_body(body: Vec<u8>) -> Frame {
     if !id_ok {
         return reject("\"id\" must be an integer, a string or null");
     }
+    // tower-lsp-server decodes a body as a response if it can, else as a
+    // request, and stops reading at one it cannot decode, which the checks
+    // on `value` alone do not rule out: a member given twice is fine for
+    // `Value` (the last one wins) but not for its derived types.
+    let decodes = |as_response: bool| {
+        let decoded = if as_response {
+            serde_json::from_slice::<jsonrpc::Response>(&body).err()
+        } else {
+            serde_json::from_slice::<jsonrpc::Request>(&body).err()
+        };
+        decoded.map(|err| format!("cannot decode the message: {err}"))
+    };
     match object.get("method") {
-        Some(Value::String(_)) => Frame::Message(body),
+        // It would be taken for a response.
+        Some(_) if object.contains_key("result") || object.contains_key("error") => {
+            reject("a request must not have \"result\" or \"error\"")
+        }
+        Some(Value::String(_)) => match decodes(false) {
+            None => Frame::Message(body),
+            Some(reason) => reject(&reason),
+        },
         Some(_) => reject("\"method\" must be a string"),
         None => {
             let has_result = object.contains_key("result");
@@ -108,10 +140,12 @@ pub(crate) fn check_body(body: Vec<u8>) -> Frame {
                 it.get("code").is_some_and(Value::is_i64)
                     && it.get("message").is_some_and(Value::is_string)
             });
-            if object.contains_key("id") && (has_result != error_ok) {
-                Frame::Message(body)
-            } else {
-                reject("not a request, notification or response")
+            if !object.contains_key("id") || has_result == error_ok {
+                return reject("not a request, notification or response");
+            }
+            match decodes(true) {
+                None => Frame::Message(body),
+                Some(reason) => reject(&reason),
             }
         }
     }
@@ -236,12 +270,46 @@ mod tests {
     }
 
     #[test]
+    fn messages_tower_lsp_server_cannot_decode_are_rejected() {
+        // Found by `fuzz/jsonrpc_framing`: a member given twice is valid JSON,
+        // but tower-lsp-server cannot decode it and would stop reading.
+        assert_eq!(
+            rejected_code(r#"{"jsonrpc":"2.0","method":"init2.0","method":"exit"}"#),
+            Some(-32600)
+        );
+        assert_eq!(rejected_code(r#"{"jsonrpc":"2.0","id":1,"result":1,"id":2}"#), Some(-32600));
+        assert_eq!(
+            rejected_code(r#"{"jsonrpc":"2.0","id":1,"result":1,"result":2}"#),
+            Some(-32600)
+        );
+        // It would decode this request as a response to request 1.
+        assert_eq!(
+            rejected_code(r#"{"jsonrpc":"2.0","id":1,"method":"x","result":1}"#),
+            Some(-32600)
+        );
+    }
+
+    #[test]
     fn a_rejected_request_keeps_its_id() {
         let Frame::Reject(value) = check_body(br#"{"jsonrpc":"1.0","id":7,"method":"x"}"#.to_vec())
         else {
             panic!("accepted a 1.0 message")
         };
         assert_eq!(value["id"], 7);
+    }
+
+    #[test]
+    fn a_request_with_bytes_that_are_not_utf8_is_answered_by_its_id() {
+        let body = b"{\"jsonrpc\":\"2.0\",\"id\":8,\"method\":\"x\",\"params\":\"a\xff\xfeb\"}";
+        let Frame::Reject(value) = check_body(body.to_vec()) else { panic!("accepted") };
+        assert_eq!(
+            (value["id"].as_i64(), value["error"]["code"].as_i64()),
+            (Some(8), Some(-32700))
+        );
+        // Without an id (a notification) the answer has a null one.
+        let body = b"{\"jsonrpc\":\"2.0\",\"method\":\"x\",\"params\":\"\xff\"}";
+        let Frame::Reject(value) = check_body(body.to_vec()) else { panic!("accepted") };
+        assert_eq!(value["id"], Value::Null);
     }
 
     #[tokio::test]
