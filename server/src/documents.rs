@@ -131,11 +131,12 @@ pub struct BackgroundParse {
 }
 
 impl BackgroundParse {
-    /// Parses the copied text with no time limit. Blocking.
+    /// Parses the copied text within [`parse_time_limit`]. Blocking.
     pub fn run(&self) -> Option<Tree> {
         let mut parser = Parser::new();
         parser.set_language(&self.lang.ts_language()).ok()?;
-        parser.parse_with_options(&mut rope_reader(&self.text), None, None)
+        let deadline = Instant::now() + parse_time_limit(self.text.len_bytes());
+        parse_until(&mut parser, &mut rope_reader(&self.text), None, deadline)
     }
 }
 
@@ -296,22 +297,52 @@ impl Document {
         }
         let deadline = Instant::now() + budget;
         let mut read = rope_reader(&self.text);
-        let mut over_budget = |_: &tree_sitter::ParseState| Instant::now() >= deadline;
-        let options = tree_sitter::ParseOptions::new().progress_callback(&mut over_budget);
-        match syntax.parser.parse_with_options(&mut read, syntax.tree.as_ref(), Some(options)) {
+        match parse_until(&mut syntax.parser, &mut read, syntax.tree.as_ref(), deadline) {
             Some(tree) => {
                 syntax.tree = Some(tree);
                 syntax.fresh = true;
                 ParseOutcome::Parsed
             }
-            None => {
-                // An abandoned parse leaves state in the parser that belongs to
-                // this text; the next attempt may see different text.
-                syntax.parser.reset();
-                ParseOutcome::OutOfBudget
-            }
+            None => ParseOutcome::OutOfBudget,
         }
     }
+}
+
+/// The longest a parse without a budget of its own may take (a fresh parse,
+/// a background parse): one second, and a second per megabyte of text.
+///
+/// Tree-sitter parses several megabytes a second, but its error recovery can
+/// take unbounded time and memory on some broken text: found by
+/// `fuzz/context_postprocess`, the 28 bytes `class :a[//b[[[[[[c)t y;d}b ` as
+/// TSX ran for 20 minutes and took 23 GB before they were stopped (the same
+/// kind of bug as tree-sitter-typescript's issue 323). A parse out of time
+/// gives no tree, as for a document without a grammar.
+pub fn parse_time_limit(bytes: usize) -> Duration {
+    Duration::from_secs(1) + Duration::from_millis(u64::try_from(bytes / 1000).unwrap_or(u64::MAX))
+}
+
+/// Parses with `read` (from `old`, edited to match, if given) unless it takes
+/// until `deadline`.
+pub(crate) fn parse_until<T: AsRef<[u8]>>(
+    parser: &mut Parser,
+    read: &mut impl FnMut(usize, Point) -> T,
+    old: Option<&Tree>,
+    deadline: Instant,
+) -> Option<Tree> {
+    let mut out_of_time = |_: &tree_sitter::ParseState| Instant::now() >= deadline;
+    let options = tree_sitter::ParseOptions::new().progress_callback(&mut out_of_time);
+    let tree = parser.parse_with_options(read, old, Some(options));
+    if tree.is_none() {
+        // An abandoned parse leaves state in the parser that belongs to this
+        // text; the next one may see different text.
+        parser.reset();
+    }
+    tree
+}
+
+/// Feeds a string to tree-sitter.
+pub(crate) fn str_reader<'a>(text: &'a str) -> impl FnMut(usize, Point) -> &'a [u8] + 'a {
+    move |byte, _| text.as_bytes().get(byte..).unwrap_or_default()
 }
 
 impl Syntax {
@@ -354,11 +385,13 @@ pub(crate) fn point_at(text: &Rope, byte: usize) -> Point {
     Point { row, column: byte - text.line_to_byte(row) }
 }
 
-/// Parses `text` from scratch with no budget, for checking incremental trees.
+/// Parses `text` from scratch within [`parse_time_limit`]: for checking
+/// incremental trees, and for text that is not an open document.
 pub fn parse_fresh(lang: Lang, text: &str) -> Option<Tree> {
     let mut parser = Parser::new();
     parser.set_language(&lang.ts_language()).ok()?;
-    parser.parse(text, None)
+    let deadline = Instant::now() + parse_time_limit(text.len());
+    parse_until(&mut parser, &mut str_reader(text), None, deadline)
 }
 
 #[cfg(test)]
@@ -427,6 +460,26 @@ mod tests {
         let outcome = doc.finish_background_parse(&parse, tree, Duration::from_secs(5));
         assert_eq!(outcome, ParseOutcome::Parsed);
         assert_tree_matches_fresh_parse(&mut doc);
+    }
+
+    #[test]
+    fn parses_that_never_end_are_stopped() {
+        // Found by `fuzz/context_postprocess` (see `parse_time_limit`).
+        let text = "class :a[//b[[[[[[c)t y;d}b ";
+        let started = Instant::now();
+        assert!(parse_fresh(Lang::Tsx, text).is_none());
+        let mut doc = Document::new("typescriptreact", 1, text, SyntaxConfig::default());
+        assert!(doc.needs_reparse());
+        let parse = doc.start_background_parse().unwrap();
+        let tree = parse.run();
+        assert!(tree.is_none());
+        doc.finish_background_parse(&parse, tree, Duration::ZERO);
+        assert!(doc.tree().is_none());
+        // Two parses out of their limit of a second each, and little else.
+        assert!(started.elapsed() < Duration::from_secs(10), "{:?}", started.elapsed());
+        // The document is still usable: an edit that makes it parse.
+        doc.edit(0..text.len(), "class A {}").unwrap();
+        assert_eq!(doc.reparse(Duration::from_secs(5)), ParseOutcome::Parsed);
     }
 
     #[test]

@@ -8,14 +8,27 @@
 //! closed (a block cut short by the token limit). Parsing the whole
 //! document (not a window around the cursor) matters: a window that starts
 //! inside a docstring or a string would parse code as text and text as code.
+//! A check that runs out of time (see [`CHECK_BUDGET`]) lets the suggestion
+//! through unchecked, as for a document too large to check.
+
+use std::time::{Duration, Instant};
 
 use hearth_grammars::Lang;
 use ropey::Rope;
 use tree_sitter::{InputEdit, Node, Parser, Point, Tree};
 
+use crate::documents::{parse_until, str_reader};
+
 /// Documents larger than this are not checked: without a current tree the
 /// fresh parse would cost too much per suggestion.
 const MAX_FRESH_PARSE_BYTES: usize = 512 * 1024;
+
+/// The longest one check may take, all its parses together. They take well
+/// under a millisecond each when the document has a current tree, and the
+/// fresh parse of the largest document checked without one takes a fraction
+/// of this; but tree-sitter's error recovery can take unbounded time and
+/// memory on some broken text (see `documents::parse_time_limit`).
+const CHECK_BUDGET: Duration = Duration::from_millis(500);
 
 /// The suggestion, or its longest beginning of whole lines, that adds no
 /// syntax errors when inserted at `cursor`; `None` when even its first line
@@ -27,6 +40,7 @@ pub fn keep_syntax_clean(
     cursor: usize,
     suggestion: &str,
 ) -> Option<String> {
+    let deadline = Instant::now() + CHECK_BUDGET;
     let mut parser = Parser::new();
     if parser.set_language(&lang.ts_language()).is_err() {
         return Some(suggestion.to_owned());
@@ -35,7 +49,9 @@ pub fn keep_syntax_clean(
     let tree = match tree {
         Some(tree) => tree,
         None if text.len_bytes() <= MAX_FRESH_PARSE_BYTES => {
-            let Some(parsed) = parser.parse(text.to_string(), None) else {
+            let source = text.to_string();
+            let Some(parsed) = parse_until(&mut parser, &mut str_reader(&source), None, deadline)
+            else {
                 return Some(suggestion.to_owned());
             };
             fresh = parsed;
@@ -47,14 +63,21 @@ pub fn keep_syntax_clean(
     let before = text.byte_slice(..cursor).to_string();
     let after = text.byte_slice(cursor..).to_string();
     let lines: Vec<&str> = suggestion.split_inclusive('\n').collect();
+    // `None` when out of time.
     let mut clean = |text: &str| {
-        errors_with(&mut parser, tree, &before, &after, text).is_some_and(|it| it <= baseline)
+        errors_with(&mut parser, tree, &before, &after, text, deadline).map(|it| it <= baseline)
     };
     for keep in (1..=lines.len()).rev() {
         let candidate = lines[..keep].concat();
         let candidate = candidate.trim_end_matches('\n');
-        if clean(candidate) {
-            return Some(candidate.to_owned());
+        // Blank lines alone are no suggestion, clean as they are.
+        if candidate.trim().is_empty() {
+            break;
+        }
+        match clean(candidate) {
+            Some(true) => return Some(candidate.to_owned()),
+            Some(false) => {}
+            None => return Some(suggestion.to_owned()),
         }
     }
     // No beginning is clean as it stands. A suggestion cut short by its
@@ -65,8 +88,13 @@ pub fn keep_syntax_clean(
         let candidate = lines[..keep].concat();
         let candidate = candidate.trim_end_matches('\n');
         let closers = unclosed_brackets(candidate);
-        if !closers.is_empty() && clean(&format!("{candidate}\n{closers}")) {
-            return Some(candidate.to_owned());
+        if closers.is_empty() {
+            continue;
+        }
+        match clean(&format!("{candidate}\n{closers}")) {
+            Some(true) => return Some(candidate.to_owned()),
+            Some(false) => {}
+            None => return Some(suggestion.to_owned()),
         }
     }
     None
@@ -104,13 +132,15 @@ fn unclosed_brackets(text: &str) -> String {
 }
 
 /// The error count of the document with `insert` at the cursor, reparsed
-/// incrementally from the document's tree.
+/// incrementally from the document's tree; `None` if that takes until
+/// `deadline`.
 fn errors_with(
     parser: &mut Parser,
     tree: &Tree,
     before: &str,
     after: &str,
     insert: &str,
+    deadline: Instant,
 ) -> Option<usize> {
     let mut edited = tree.clone();
     let start = before.len();
@@ -123,7 +153,8 @@ fn errors_with(
         new_end_position: point_after(&format!("{before}{insert}")),
     });
     let text = format!("{before}{insert}{after}");
-    parser.parse(&text, Some(&edited)).map(|it| count_errors(it.root_node()))
+    let parsed = parse_until(parser, &mut str_reader(&text), Some(&edited), deadline);
+    parsed.map(|it| count_errors(it.root_node()))
 }
 
 /// The tree-sitter point (row, byte column) at the end of `text`.
@@ -168,6 +199,30 @@ mod tests {
                 .as_deref(),
             Some("let a = 1;")
         );
+    }
+
+    #[test]
+    fn a_blank_beginning_is_no_suggestion() {
+        // Found by `fuzz/context_postprocess`: a suggestion whose first line
+        // is blank and whose second breaks the syntax was cut back to its
+        // blank line and returned as an empty suggestion.
+        let text = Rope::from_str("import osdef f(x):\r\n");
+        let cursor = text.len_bytes();
+        assert_eq!(keep_syntax_clean(Lang::Python, &text, None, cursor, "\n(\0{"), None);
+        assert_eq!(check("fn f() {\n    $0\n}\n", "  \nlet = 5;"), None);
+    }
+
+    #[test]
+    fn a_check_that_takes_too_long_lets_the_suggestion_through() {
+        // Found by `fuzz/context_postprocess`: in this TSX (shortened; see
+        // `documents::parse_time_limit`), a parse with the suggestion
+        // inserted ran for 20 minutes and took 23 GB before it was stopped.
+        let source = "class :a[//b[[[[[[c)t y;d}";
+        let text = Rope::from_str(source);
+        let started = Instant::now();
+        let checked = keep_syntax_clean(Lang::Tsx, &text, None, source.len(), "b ");
+        assert_eq!(checked.as_deref(), Some("b "));
+        assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
     }
 
     #[test]

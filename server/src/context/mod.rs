@@ -104,11 +104,13 @@ pub fn build_with_header(
         text.line_to_byte(best.unwrap_or(first))
     };
     let suffix_end = {
-        let wanted = (cursor + config.suffix_bytes).min(text.len_bytes());
+        // Saturating: `suffixBytes` is a setting, and may be any size.
+        let wanted = cursor.saturating_add(config.suffix_bytes).min(text.len_bytes());
         let last = text.byte_to_line(wanted);
         let end = text.line_to_byte(last);
         if wanted == text.len_bytes() || end <= cursor {
-            wanted.max(cursor)
+            // Inside the cursor's line the budget may end inside a character.
+            text.char_to_byte(text.byte_to_char(wanted)).max(cursor)
         } else {
             // Within the last quarter of the window, a syntax boundary if any.
             let from = text.byte_to_line(cursor + config.suffix_bytes * 3 / 4).max(line + 1);
@@ -194,6 +196,26 @@ mod tests {
         assert_eq!(before.prefix, after.prefix);
         assert_eq!(before.suffix, after.suffix);
         assert_eq!(after.middle, "foo(xy");
+    }
+
+    #[test]
+    fn budgets_of_any_size_are_budgets() {
+        // Found by `fuzz/context_postprocess`: a suffix budget near
+        // `usize::MAX` overflowed (a panic in debug builds, an empty suffix
+        // in release builds).
+        let huge = ContextConfig { prefix_bytes: usize::MAX, suffix_bytes: usize::MAX };
+        let ctx = check("fn main() {\n    let x$0 = 1;\n}\n", huge);
+        assert_eq!(ctx.prefix, "fn main() {\n");
+        assert_eq!(ctx.suffix, " = 1;\n}\n");
+    }
+
+    #[test]
+    fn a_suffix_ending_inside_a_character_ends_before_it() {
+        // Found by `fuzz/context_postprocess`: on a line longer than the
+        // suffix budget, the budget could end inside a multi-byte character,
+        // and cutting the suffix there panicked.
+        let ctx = check("x = $0\"😀😀\"\n", ContextConfig { prefix_bytes: 10, suffix_bytes: 3 });
+        assert_eq!(ctx.suffix, "\"");
     }
 
     #[test]
