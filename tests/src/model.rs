@@ -56,16 +56,18 @@ pub fn require_default_model() -> PathBuf {
     path
 }
 
-/// `initializationOptions` that take the model's time budget out of the
-/// tests' results: `completion.timeBudgetMs` of five minutes.
+/// `initializationOptions` that take the model's time budgets out of the
+/// tests' results: `completion.timeBudgetMs` and `requestBudgetMs` of five
+/// minutes.
 ///
 /// On a busy machine even generation can be slow enough for the default 5 s
-/// budget to cut a suggestion short at a point that depends on the load. A
-/// budget longer than the tests' request timeouts leaves the token limits and
-/// stop rules in charge, which makes the suggestions depend on greedy
-/// decoding alone.
+/// budget to cut a suggestion short at a point that depends on the load, and
+/// a request can wait longer than the default 30 s for its turn. Budgets
+/// longer than the tests' request timeouts leave the token limits and stop
+/// rules in charge, which makes the suggestions depend on greedy decoding
+/// alone.
 pub fn unhurried_completions() -> Value {
-    json!({ "completion": { "timeBudgetMs": 300_000 } })
+    json!({ "completion": { "timeBudgetMs": 300_000, "requestBudgetMs": 300_000 } })
 }
 
 /// Starts the real server with the default model (see

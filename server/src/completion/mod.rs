@@ -347,8 +347,19 @@ impl Completer {
         &self,
         request: &CompletionRequest<'_>,
     ) -> Result<Completion, CompletionError> {
+        self.complete_arrived(request, scheduler::arrival()).await
+    }
+
+    /// Like [`Completer::complete`], for a request stamped when it arrived
+    /// ([`scheduler::arrival`]): a request that arrived later wins over it,
+    /// even if it reaches the model first.
+    pub async fn complete_arrived(
+        &self,
+        request: &CompletionRequest<'_>,
+        arrival: u64,
+    ) -> Result<Completion, CompletionError> {
         let started = Instant::now();
-        let result = self.complete_uncounted(request).await;
+        let result = self.complete_uncounted(request, arrival).await;
         let mut stats = self.stats.lock();
         match &result {
             Ok(completion) => {
@@ -374,6 +385,7 @@ impl Completer {
     async fn complete_uncounted(
         &self,
         request: &CompletionRequest<'_>,
+        arrival: u64,
     ) -> Result<Completion, CompletionError> {
         // The imports query runs once: the speculation reuses its answer.
         let header = self.header_of(request);
@@ -400,7 +412,7 @@ impl Completer {
         let required_prefix = job.required_prefix.clone();
         let (generation, source) = match self.join_speculation(&job, ctx.mode).await {
             Some(generation) => (generation, Source::Speculation),
-            None => match self.scheduler.submit(request.key, job).await {
+            None => match self.scheduler.submit(request.key, arrival, job).await {
                 Outcome::Done(generation) => (generation, Source::Model),
                 Outcome::Superseded => return Err(CompletionError::Superseded),
                 Outcome::Cancelled => return Err(CompletionError::Cancelled),

@@ -6,8 +6,19 @@
 //! both are for the same document (its answer would be stale). A request whose
 //! future is dropped (`$/cancelRequest`) cancels its job through a guard.
 //! Every request gets exactly one outcome.
+//!
+//! "Newest" is the order requests arrived in (their [`arrival`] stamp), not
+//! the order they reach the scheduler: requests are prepared concurrently,
+//! and one that arrived earlier may be ready later. It then loses at once.
 
-use std::{future::Future, pin::Pin, sync::Arc};
+use std::{
+    future::Future,
+    pin::Pin,
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
+};
 
 use parking_lot::Mutex;
 use tokio::sync::oneshot;
@@ -68,6 +79,8 @@ struct State {
 
 struct Slot {
     key: String,
+    /// When the request arrived (see [`arrival`]).
+    arrival: u64,
     cancel: CancelToken,
     /// Set when a newer request for the same key replaced this one.
     superseded: bool,
@@ -82,28 +95,32 @@ impl Scheduler {
         &*self.runner
     }
 
-    /// Submits a job for `key` (the document) and waits for its outcome.
-    /// Dropping the returned future cancels the job.
-    pub fn submit(&self, key: &str, job: Job) -> impl Future<Output = Outcome> + Send + use<> {
+    /// Submits a job for `key` (the document), for a request stamped
+    /// `arrival`, and waits for its outcome. Dropping the returned future
+    /// cancels the job.
+    pub fn submit(
+        &self,
+        key: &str,
+        arrival: u64,
+        job: Job,
+    ) -> impl Future<Output = Outcome> + Send + use<> {
         let (tx, rx) = oneshot::channel();
         let cancel = job.cancel.clone();
-        let slot = Slot { key: key.to_owned(), cancel: cancel.clone(), superseded: false };
+        let slot = Slot { key: key.to_owned(), arrival, cancel: cancel.clone(), superseded: false };
         {
             let mut state = self.state.lock();
-            if let Some((_, _, old)) = state.queued.take() {
-                let _ = old.send(Outcome::Superseded);
-            }
-            if let Some(running) = &mut state.running
-                && running.key == key
-            {
-                running.superseded = true;
-                running.cancel.cancel();
-            }
-            if state.running.is_none() {
-                state.running = Some(slot);
-                start(self.runner.clone(), self.state.clone(), job, tx);
+            let newer_running = state
+                .running
+                .as_ref()
+                .is_some_and(|it| it.key == key && it.arrival > arrival && !it.superseded);
+            let newer_queued = state.queued.as_ref().is_some_and(|(it, _, _)| it.arrival > arrival);
+            if newer_running || newer_queued {
+                let _ = tx.send(Outcome::Superseded);
             } else {
-                state.queued = Some((slot, job, tx));
+                if let Some((_, _, old)) = state.queued.take() {
+                    let _ = old.send(Outcome::Superseded);
+                }
+                Self::enter(&self.runner, &self.state, &mut state, slot, job, tx);
             }
         }
         let guard = CancelOnDrop(cancel);
@@ -113,6 +130,39 @@ impl Scheduler {
             outcome
         }
     }
+}
+
+impl Scheduler {
+    /// Runs a job, or queues it behind the running one, which it cancels
+    /// when both are for the same key.
+    fn enter(
+        runner: &Arc<dyn Runner>,
+        shared: &Arc<Mutex<State>>,
+        state: &mut State,
+        slot: Slot,
+        job: Job,
+        tx: oneshot::Sender<Outcome>,
+    ) {
+        if let Some(running) = &mut state.running
+            && running.key == slot.key
+        {
+            running.superseded = true;
+            running.cancel.cancel();
+        }
+        if state.running.is_none() {
+            state.running = Some(slot);
+            start(runner.clone(), shared.clone(), job, tx);
+        } else {
+            state.queued = Some((slot, job, tx));
+        }
+    }
+}
+
+/// A stamp for a request that has just arrived: a later request gets a
+/// larger one. Requests take theirs where they are received, in order.
+pub fn arrival() -> u64 {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    NEXT.fetch_add(1, Ordering::Relaxed)
 }
 
 fn start(
@@ -233,11 +283,11 @@ mod tests {
     #[tokio::test]
     async fn newest_request_replaces_the_queued_one() {
         let (scheduler, mut started) = scheduler();
-        let a = tokio::spawn(scheduler.submit("a.rs", job("a1")));
+        let a = tokio::spawn(scheduler.submit("a.rs", arrival(), job("a1")));
         let (name, finish_a1) = started.recv().await.unwrap();
         assert_eq!(name, "a1");
-        let b1 = tokio::spawn(scheduler.submit("b.rs", job("b1")));
-        let b2 = tokio::spawn(scheduler.submit("b.rs", job("b2")));
+        let b1 = tokio::spawn(scheduler.submit("b.rs", arrival(), job("b1")));
+        let b2 = tokio::spawn(scheduler.submit("b.rs", arrival(), job("b2")));
         // b1 was queued and is answered at once, before a1 finishes.
         assert_eq!(text(b1.await.unwrap()), "Superseded");
         finish_a1.send(()).unwrap();
@@ -251,9 +301,9 @@ mod tests {
     #[tokio::test]
     async fn a_newer_request_for_the_same_document_cancels_the_running_one() {
         let (scheduler, mut started) = scheduler();
-        let first = tokio::spawn(scheduler.submit("a.rs", job("x")));
+        let first = tokio::spawn(scheduler.submit("a.rs", arrival(), job("x")));
         let _ = started.recv().await.unwrap();
-        let second = tokio::spawn(scheduler.submit("a.rs", job("xy")));
+        let second = tokio::spawn(scheduler.submit("a.rs", arrival(), job("xy")));
         assert_eq!(text(first.await.unwrap()), "Superseded");
         let (name, finish) = started.recv().await.unwrap();
         assert_eq!(name, "xy");
@@ -264,12 +314,12 @@ mod tests {
     #[tokio::test]
     async fn dropping_the_request_cancels_its_job() {
         let (scheduler, mut started) = scheduler();
-        let request = tokio::spawn(scheduler.submit("a.rs", job("x")));
+        let request = tokio::spawn(scheduler.submit("a.rs", arrival(), job("x")));
         let _ = started.recv().await.unwrap();
         request.abort();
         let _ = request.await;
         // The runner saw the cancellation and the slot is free again.
-        let next = tokio::spawn(scheduler.submit("b.rs", job("y")));
+        let next = tokio::spawn(scheduler.submit("b.rs", arrival(), job("y")));
         let (name, finish) = started.recv().await.unwrap();
         assert_eq!(name, "y");
         finish.send(()).unwrap();
@@ -277,10 +327,36 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_request_that_arrived_earlier_but_comes_later_loses_at_once() {
+        let (scheduler, mut started) = scheduler();
+        let (older, newer) = (arrival(), arrival());
+        let running = tokio::spawn(scheduler.submit("a.rs", newer, job("newer")));
+        let (name, finish) = started.recv().await.unwrap();
+        assert_eq!(name, "newer");
+        let late = scheduler.submit("a.rs", older, job("older"));
+        assert_eq!(text(late.await), "Superseded", "answered before the newer one finishes");
+        finish.send(()).unwrap();
+        assert_eq!(text(running.await.unwrap()), "newer");
+        // Behind a newer queued request (for any document) too.
+        let blocker = tokio::spawn(scheduler.submit("b.rs", arrival(), job("b")));
+        let (_, finish_b) = started.recv().await.unwrap();
+        let (older, newer) = (arrival(), arrival());
+        let queued = tokio::spawn(scheduler.submit("c.rs", newer, job("c")));
+        tokio::task::yield_now().await;
+        assert_eq!(text(scheduler.submit("d.rs", older, job("d")).await), "Superseded");
+        finish_b.send(()).unwrap();
+        assert_eq!(text(blocker.await.unwrap()), "b");
+        let (name, finish_c) = started.recv().await.unwrap();
+        assert_eq!(name, "c");
+        finish_c.send(()).unwrap();
+        assert_eq!(text(queued.await.unwrap()), "c");
+    }
+
+    #[tokio::test]
     async fn a_burst_gets_exactly_one_answer_each() {
         let (scheduler, mut started) = scheduler();
         let requests: Vec<_> = (0..50)
-            .map(|i| tokio::spawn(scheduler.submit("a.rs", job(&format!("r{i}")))))
+            .map(|i| tokio::spawn(scheduler.submit("a.rs", arrival(), job(&format!("r{i}")))))
             .collect();
         let finisher = tokio::spawn(async move {
             while let Some((_, finish)) = started.recv().await {

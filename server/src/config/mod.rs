@@ -57,6 +57,12 @@ pub struct CompletionSettings {
     pub max_lines: usize,
     /// Milliseconds one generation may take, after the prompt is read.
     pub time_budget_ms: u64,
+    /// Milliseconds one completion request may take in all: waiting for the
+    /// model to load or for its turn, reading the prompt and generating. An
+    /// answer that late is no use to someone typing; the request is then
+    /// answered empty and its work stopped.
+    #[schemars(range(min = 1))]
+    pub request_budget_ms: u64,
     /// Bytes of text before the cursor's line given to the model.
     pub prefix_bytes: usize,
     /// Bytes of text after the cursor given to the model.
@@ -94,6 +100,7 @@ impl Default for CompletionSettings {
             max_tokens_block: defaults.max_tokens_block,
             max_lines: defaults.max_lines,
             time_budget_ms: u64::try_from(defaults.time_budget.as_millis()).unwrap_or(u64::MAX),
+            request_budget_ms: 30_000,
             prefix_bytes: defaults.context.prefix_bytes,
             suffix_bytes: defaults.context.suffix_bytes,
             sampling: defaults.sampling,
@@ -150,6 +157,12 @@ pub struct ModelConfig {
     pub batch_size: u32,
     /// Layers to offload to a GPU (only with a GPU build).
     pub gpu_layers: u32,
+    /// Code actions that may run or wait for the model at once; more are
+    /// refused at once with a "busy" error instead of piling up behind a
+    /// model that writes one token at a time. (Completions never queue more
+    /// than one request behind the running one.)
+    #[schemars(range(min = 1))]
+    pub max_queued_actions: usize,
 }
 
 impl Default for ModelConfig {
@@ -166,6 +179,7 @@ impl Default for ModelConfig {
             } else {
                 0
             },
+            max_queued_actions: 4,
         }
     }
 }
@@ -177,17 +191,34 @@ pub struct DocumentsConfig {
     /// Milliseconds one synchronous reparse may take while an edit is applied;
     /// longer parses finish in the background.
     pub parse_budget_ms: u64,
+    /// The largest document, in bytes, that Hearth builds context from. A
+    /// larger one is kept in sync, edit by edit, but not parsed or indexed,
+    /// and gets no suggestions or code actions: its syntax tree alone could
+    /// take gigabytes, and every request would copy it.
+    #[schemars(range(min = 1))]
+    pub max_context_bytes: usize,
 }
 
 impl Default for DocumentsConfig {
     fn default() -> Self {
-        DocumentsConfig { parse_budget_ms: 20 }
+        DocumentsConfig { parse_budget_ms: 20, max_context_bytes: 8 * 1024 * 1024 }
     }
 }
 
 impl DocumentsConfig {
     pub fn parse_budget(&self) -> Duration {
         Duration::from_millis(self.parse_budget_ms)
+    }
+
+    /// Whether a document of `bytes` is too large to build context from.
+    pub fn too_large(&self, bytes: usize) -> bool {
+        bytes > self.max_context_bytes
+    }
+}
+
+impl CompletionSettings {
+    pub fn request_budget(&self) -> Duration {
+        Duration::from_millis(self.request_budget_ms)
     }
 }
 
@@ -242,6 +273,15 @@ impl Config {
         if !(sampling.top_p > 0.0 && sampling.top_p <= 1.0) || sampling.top_k < 1 {
             return Err(ConfigError(
                 "completion.sampling.topP must be in (0, 1] and topK at least 1".to_owned(),
+            ));
+        }
+        if self.completion.request_budget_ms == 0
+            || self.documents.max_context_bytes == 0
+            || m.max_queued_actions == 0
+        {
+            return Err(ConfigError(
+                "completion.requestBudgetMs, documents.maxContextBytes and model.maxQueuedActions must be at least 1"
+                    .to_owned(),
             ));
         }
         if self.completion.max_tokens_line == 0 || self.completion.max_tokens_block == 0 {

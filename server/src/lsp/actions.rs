@@ -11,7 +11,7 @@
 
 use std::{
     collections::HashMap,
-    sync::atomic::{AtomicU64, Ordering},
+    sync::atomic::{AtomicU64, AtomicUsize, Ordering},
     time::Instant,
 };
 
@@ -264,7 +264,7 @@ fn rewrite_data(backend: &Backend, args: RewriteArgs) -> jsonrpc::Result<ActionD
 }
 
 /// A request error the editor shows as it is (LSP's `RequestFailed`).
-fn failed(message: impl Into<String>) -> jsonrpc::Error {
+pub(super) fn failed(message: impl Into<String>) -> jsonrpc::Error {
     jsonrpc::Error {
         code: jsonrpc::ErrorCode::ServerError(-32803),
         message: message.into().into(),
@@ -286,8 +286,28 @@ async fn compute(
             data.version, snapshot.version
         )));
     }
+    let config = backend.config();
+    if config.documents.too_large(snapshot.text.len_bytes()) {
+        let limit = config.documents.max_context_bytes;
+        return Err(failed(super::text_sync::too_large_message(
+            &data.uri,
+            snapshot.text.len_bytes(),
+            limit,
+        )));
+    }
     let (Some(lang), Some(tree)) = (snapshot.lang, snapshot.tree.clone()) else {
         return Err(failed("Hearth: this document has no syntax tree (yet); try again"));
+    };
+    // Counted from here until the edit is made, waiting for the model
+    // included: each waiting action holds one of the transport's request
+    // slots, and enough of them would stop edits from being read at all.
+    let Some(_queued) = backend.shared.running_actions.enter(config.model.max_queued_actions)
+    else {
+        return Err(failed(format!(
+            "Hearth: {} code actions are already running or waiting for the model \
+             (`model.maxQueuedActions`); try again when one has finished",
+            config.model.max_queued_actions
+        )));
     };
     let Some(engine) = engine(backend).await else {
         return Err(failed("Hearth: no model is loaded; see the server's log"));
@@ -368,11 +388,13 @@ async fn engine(backend: &Backend) -> Option<crate::engine::EngineHandle> {
     backend.shared.engine.lock().as_ref().map(|engine| engine.handle())
 }
 
-/// Progress tokens of running actions, for `window/workDoneProgress/cancel`.
+/// Progress tokens of running actions, for `window/workDoneProgress/cancel`,
+/// and how many actions are running or waiting.
 #[derive(Default)]
 pub(super) struct RunningActions {
     next: AtomicU64,
     cancels: parking_lot::Mutex<HashMap<String, CancelToken>>,
+    queued: AtomicUsize,
 }
 
 impl RunningActions {
@@ -380,6 +402,24 @@ impl RunningActions {
         if let Some(cancel) = self.cancels.lock().get(token) {
             cancel.cancel();
         }
+    }
+
+    /// Counts an action in, unless `max` are in already.
+    fn enter(&self, max: usize) -> Option<Queued<'_>> {
+        self.queued
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| (n < max).then_some(n + 1))
+            .ok()
+            .map(|_| Queued(&self.queued))
+    }
+}
+
+/// One action counted in [`RunningActions`]; counted out when dropped, which
+/// a cancelled request does too.
+struct Queued<'a>(&'a AtomicUsize);
+
+impl Drop for Queued<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
     }
 }
 

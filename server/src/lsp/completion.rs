@@ -5,7 +5,7 @@
 //! 0.12), one clearly labelled, pre-selected completion item for the others
 //! (Helix, Zed).
 
-use std::{sync::Arc, time::Duration};
+use std::{future::Future, sync::Arc, time::Duration};
 
 use tower_lsp_server::{
     gen_lsp_types::{
@@ -18,12 +18,12 @@ use tower_lsp_server::{
 };
 
 use super::{
-    Backend, CompleterState,
+    Backend, CompleterState, Shared,
     convert::{self, LinePastEnd},
 };
 use crate::{
-    completion::{Completer, CompletionError, CompletionRequest, Trigger},
-    context::{fim::FileBlock, related},
+    completion::{Completer, CompletionError, CompletionRequest, Trigger, scheduler},
+    context::{ContextConfig, fim::FileBlock, related},
     documents::DocumentSnapshot,
     workspace,
 };
@@ -35,11 +35,35 @@ struct Pinned {
     cursor: usize,
     repo_name: String,
     path: String,
-    /// Definitions from other files, shown before this one.
-    other_files: Vec<FileBlock>,
+    trigger: Trigger,
+    /// When the request arrived, for the scheduler's "newest wins".
+    arrival: u64,
+    /// `completion.requestBudgetMs`.
+    budget: Duration,
+    context: ContextConfig,
 }
 
-fn pin(backend: &Backend, at: &TextDocumentPositionParams) -> jsonrpc::Result<Pinned> {
+/// Why a request is answered without asking the model.
+enum Unpinned {
+    Error(jsonrpc::Error),
+    /// No suggestions here (the message says why): the document is above
+    /// `documents.maxContextBytes`, or it is not text.
+    Declined(String),
+}
+
+impl From<jsonrpc::Error> for Unpinned {
+    fn from(err: jsonrpc::Error) -> Unpinned {
+        Unpinned::Error(err)
+    }
+}
+
+/// Takes the document as it is now. Cheap and synchronous: it runs before
+/// any later edit is applied, so the request sees the text it was made for.
+fn pin(
+    backend: &Backend,
+    at: &TextDocumentPositionParams,
+    trigger: Trigger,
+) -> Result<Pinned, Unpinned> {
     let uri = at.text_document.uri.to_string();
     let encoding = backend.encoding();
     let snapshot = {
@@ -52,27 +76,75 @@ fn pin(backend: &Backend, at: &TextDocumentPositionParams) -> jsonrpc::Result<Pi
     let cursor = convert::offset_of(&snapshot.text, at.position, encoding, LinePastEnd::Reject)
         .map_err(|err| jsonrpc::Error::invalid_params(err.to_string()))?
         .offset;
+    let config = backend.config();
+    if config.documents.too_large(snapshot.text.len_bytes()) {
+        return Err(Unpinned::Declined(super::text_sync::too_large_message(
+            &uri,
+            snapshot.text.len_bytes(),
+            config.documents.max_context_bytes,
+        )));
+    }
+    let context = config.completion_config().context;
+    if has_nul_near(&snapshot.text, cursor, &context) {
+        // A binary file opened as text: its bytes make thousands of tokens
+        // of noise (tens of seconds of prompt reading) for no suggestion.
+        return Err(Unpinned::Declined(format!(
+            "Hearth: {uri} has NUL characters near the cursor, so it is not text; no suggestions for it"
+        )));
+    }
     let (repo_name, path) = {
         let session = backend.shared.session.lock();
         convert::workspace_path(&uri, &session.workspace_roots)
     };
-    let other_files = related_files(backend, &snapshot, cursor, &path);
-    Ok(Pinned { uri, snapshot, cursor, repo_name, path, other_files })
+    Ok(Pinned {
+        uri,
+        snapshot,
+        cursor,
+        repo_name,
+        path,
+        trigger,
+        arrival: scheduler::arrival(),
+        budget: config.completion.request_budget(),
+        context,
+    })
+}
+
+/// Whether the text the prompt would show around `cursor` has a NUL
+/// character, which no source file has and every binary one does.
+fn has_nul_near(text: &ropey::Rope, cursor: usize, context: &ContextConfig) -> bool {
+    let from = cursor.saturating_sub(context.prefix_bytes);
+    let to = cursor.saturating_add(context.suffix_bytes).min(text.len_bytes());
+    let (from, to) = (text.byte_to_char(from), text.byte_to_char(to));
+    text.slice(from..to).chunks().any(|chunk| chunk.contains('\0'))
+}
+
+/// Pins a request, or says how to answer it without the model: an error,
+/// or (where Hearth declines to complete) nothing, with the reason in an
+/// error only when the user asked explicitly.
+fn pin_or_answer(
+    backend: &Backend,
+    at: &TextDocumentPositionParams,
+    trigger: Trigger,
+) -> Result<Option<Pinned>, jsonrpc::Error> {
+    match pin(backend, at, trigger) {
+        Ok(pinned) => Ok(Some(pinned)),
+        Err(Unpinned::Error(err)) => Err(err),
+        Err(Unpinned::Declined(message)) if trigger == Trigger::Invoked => {
+            Err(super::actions::failed(message))
+        }
+        Err(Unpinned::Declined(_)) => Ok(None),
+    }
 }
 
 /// Definitions of the names used before the cursor's line, from other
 /// files. They depend only on text that typing on the cursor's line leaves
 /// alone, so the prompt they start stays the same (see `context::related`).
-fn related_files(
-    backend: &Backend,
-    snapshot: &DocumentSnapshot,
-    cursor: usize,
-    path: &str,
-) -> Vec<FileBlock> {
-    let index = &backend.shared.related;
+fn related_files(shared: &Shared, pinned: &Pinned) -> Vec<FileBlock> {
+    let index = &shared.related;
+    let path = &pinned.path;
     workspace::refresh_pending(index, path);
-    let config = backend.config().completion_config().context;
-    let blocks = related::blocks_at(&index.lock(), &snapshot.text, cursor, path, &config);
+    let text = &pinned.snapshot.text;
+    let blocks = related::blocks_at(&index.lock(), text, pinned.cursor, path, &pinned.context);
     tracing::debug!(
         "cross-file context for {path}: {:?}",
         blocks.iter().map(|it| (&it.path, it.text.len())).collect::<Vec<_>>()
@@ -85,7 +157,11 @@ pub(super) const MODEL_WAIT: Duration = Duration::from_secs(60);
 
 /// The completion pipeline, waiting for a model that is loading.
 pub(super) async fn completer(backend: &Backend) -> Option<Arc<Completer>> {
-    let mut state = backend.shared.completer.subscribe();
+    ready_completer(&backend.shared).await
+}
+
+async fn ready_completer(shared: &Shared) -> Option<Arc<Completer>> {
+    let mut state = shared.completer.subscribe();
     let ready = state.wait_for(|it| !matches!(it, CompleterState::Loading));
     match tokio::time::timeout(MODEL_WAIT, ready).await {
         Ok(Ok(state)) => match &*state {
@@ -96,9 +172,74 @@ pub(super) async fn completer(backend: &Backend) -> Option<Arc<Completer>> {
     }
 }
 
-/// The suggestion for a pinned request, if any.
-async fn run(backend: &Backend, pinned: &Pinned, trigger: Trigger) -> Option<String> {
-    let completer = completer(backend).await?;
+/// Runs `work` as a task of its own and waits for it. The transport polls
+/// every request and notification on one task, so anything slow done
+/// inside a request's own future (gathering other files' definitions,
+/// building the prompt, parsing the document with the suggestion in it)
+/// would hold up the edits behind it. Dropping the returned future (a
+/// cancelled request) aborts the task, which cancels its model job.
+async fn detached<T: Send + 'static>(work: impl Future<Output = T> + Send + 'static) -> T {
+    struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+    impl<T> Drop for AbortOnDrop<T> {
+        fn drop(&mut self) {
+            self.0.abort();
+        }
+    }
+    let mut task = AbortOnDrop(tokio::spawn(work));
+    match (&mut task.0).await {
+        Ok(it) => it,
+        // The panic was logged where it happened; `catch_request` answers it.
+        Err(err) if err.is_panic() => std::panic::resume_unwind(err.into_panic()),
+        Err(err) => panic!("a completion task ended early: {err}"),
+    }
+}
+
+/// The suggestion for a pinned request, if any, within the request's time
+/// budget (`completion.requestBudgetMs`), and only while it is current.
+/// Gives the request back with the answer.
+async fn run(shared: Arc<Shared>, pinned: Pinned) -> (Option<String>, Pinned) {
+    let (suggestion, pinned) = {
+        let shared = shared.clone();
+        detached(async move {
+            let suggestion = run_within_budget(&shared, &pinned).await;
+            (suggestion, pinned)
+        })
+        .await
+    };
+    // A suggestion for text the user has since changed would be shown
+    // against the new text by clients that do not check versions (Helix,
+    // Neovim); the cache keeps it for the request that follows the edit.
+    // Checked here, on the transport's task, where edits are applied: the
+    // answer leaves before any later edit is applied, or it is dropped.
+    let version = shared.documents.lock().get(&pinned.uri).map(|doc| doc.version());
+    if suggestion.is_some() && version != Some(pinned.snapshot.version) {
+        tracing::debug!(
+            "dropped a suggestion for version {} of {}: it is now {version:?}",
+            pinned.snapshot.version,
+            pinned.uri
+        );
+        return (None, pinned);
+    }
+    (suggestion, pinned)
+}
+
+async fn run_within_budget(shared: &Shared, pinned: &Pinned) -> Option<String> {
+    // Running out of time drops the work's future, which cancels its job.
+    let work = run_unbounded(shared, pinned);
+    let Ok(suggestion) = tokio::time::timeout(pinned.budget, work).await else {
+        tracing::warn!(
+            "no completion for {}: it took longer than completion.requestBudgetMs ({} ms)",
+            pinned.uri,
+            pinned.budget.as_millis()
+        );
+        return None;
+    };
+    suggestion
+}
+
+async fn run_unbounded(shared: &Shared, pinned: &Pinned) -> Option<String> {
+    let completer = ready_completer(shared).await?;
+    let other_files = related_files(shared, pinned);
     let request = CompletionRequest {
         key: &pinned.uri,
         text: &pinned.snapshot.text,
@@ -107,10 +248,10 @@ async fn run(backend: &Backend, pinned: &Pinned, trigger: Trigger) -> Option<Str
         repo_name: &pinned.repo_name,
         lang: pinned.snapshot.lang,
         tree: pinned.snapshot.tree.as_ref(),
-        other_files: &pinned.other_files,
-        trigger,
+        other_files: &other_files,
+        trigger: pinned.trigger,
     };
-    match completer.complete(&request).await {
+    match completer.complete_arrived(&request, pinned.arrival).await {
         Ok(completion) => completion.text,
         Err(CompletionError::Superseded | CompletionError::Cancelled) => None,
         Err(err) => {
@@ -124,13 +265,18 @@ pub(super) async fn inline_completion(
     backend: &Backend,
     params: InlineCompletionParams,
 ) -> jsonrpc::Result<Option<InlineCompletionResponse>> {
-    let pinned = pin(backend, &params.text_document_position_params)?;
     let trigger = match params.context.trigger_kind {
         InlineCompletionTriggerKind::Invoked => Trigger::Invoked,
         _ => Trigger::Automatic,
     };
-    let items = match run(backend, &pinned, trigger).await {
-        Some(suggestion) => {
+    let Some(pinned) = pin_or_answer(backend, &params.text_document_position_params, trigger)?
+    else {
+        return Ok(Some(InlineCompletionResponse::InlineCompletionList(InlineCompletionList {
+            items: Vec::new(),
+        })));
+    };
+    let items = match run(backend.shared.clone(), pinned).await {
+        (Some(suggestion), pinned) => {
             let at = convert::position_of(&pinned.snapshot.text, pinned.cursor, backend.encoding());
             vec![InlineCompletionItem {
                 insert_text: InsertText::String(suggestion),
@@ -139,7 +285,7 @@ pub(super) async fn inline_completion(
                 command: None,
             }]
         }
-        None => Vec::new(),
+        (None, _) => Vec::new(),
     };
     Ok(Some(InlineCompletionResponse::InlineCompletionList(InlineCompletionList { items })))
 }
@@ -148,15 +294,17 @@ pub(super) async fn completion(
     backend: &Backend,
     params: CompletionParams,
 ) -> jsonrpc::Result<Option<CompletionResponse>> {
-    let pinned = pin(backend, &params.text_document_position_params)?;
     // Only an explicit request is the user's; clients that re-ask while the
     // user types (an incomplete list) are typing along.
     let trigger = match params.context.map(|it| it.trigger_kind) {
         Some(CompletionTriggerKind::Invoked) => Trigger::Invoked,
         _ => Trigger::Automatic,
     };
-    let items = match run(backend, &pinned, trigger).await {
-        Some(suggestion) => vec![completion_item(backend, &pinned, &suggestion)],
+    let items = match pin_or_answer(backend, &params.text_document_position_params, trigger)? {
+        Some(pinned) => match run(backend.shared.clone(), pinned).await {
+            (Some(suggestion), pinned) => vec![completion_item(backend, &pinned, &suggestion)],
+            (None, _) => Vec::new(),
+        },
         None => Vec::new(),
     };
     // Incomplete: the client asks again as the user types instead of

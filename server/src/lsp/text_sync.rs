@@ -42,19 +42,40 @@ impl Report {
     }
 }
 
+/// What the user is told about a document above `documents.maxContextBytes`.
+pub(super) fn too_large_message(uri: &str, bytes: usize, limit: usize) -> String {
+    let mib = |bytes: usize| bytes as f64 / (1024.0 * 1024.0);
+    format!(
+        "Hearth: {uri} is {:.1} MiB, more than `documents.maxContextBytes` ({:.1} MiB): \
+         no suggestions or code actions for it until it is smaller",
+        mib(bytes),
+        mib(limit)
+    )
+}
+
 pub(super) fn did_open(backend: &Backend, params: DidOpenTextDocumentParams) -> Report {
     let mut report = Report::default();
     let item = params.text_document;
-    let syntax = SyntaxConfig { parse_budget: backend.config().documents.parse_budget() };
-    let language_id = String::from(item.language_id);
-    let doc = Document::new(&language_id, item.version, &item.text, syntax);
-    let needs_background = doc.needs_reparse();
+    let limits = backend.config().documents;
     let uri = item.uri.to_string();
+    let too_large = limits.too_large(item.text.len());
+    // A document too large for context is never parsed: no budget at all.
+    let parse_budget = if too_large { Duration::ZERO } else { limits.parse_budget() };
+    let language_id = String::from(item.language_id);
+    let doc = Document::new(&language_id, item.version, &item.text, SyntaxConfig { parse_budget });
+    let needs_background = doc.needs_reparse() && !too_large;
+    if too_large {
+        let message = too_large_message(&uri, item.text.len(), limits.max_context_bytes);
+        report.push(MessageType::Warning, message);
+    }
     if backend.shared.documents.lock().open(uri.clone(), doc).is_some() {
         report.push(
             MessageType::Warning,
             format!("Hearth: {uri} was opened again without being closed; using the new text"),
         );
+    }
+    if too_large {
+        return report;
     }
     if needs_background {
         spawn_background_parse(backend, uri);
@@ -69,7 +90,8 @@ pub(super) fn did_change(backend: &Backend, params: DidChangeTextDocumentParams)
     let uri = params.text_document.text_document_identifier.uri.to_string();
     let version = params.text_document.version;
     let encoding = backend.encoding();
-    let budget = backend.config().documents.parse_budget();
+    let limits = backend.config().documents;
+    let budget = limits.parse_budget();
 
     let mut documents = backend.shared.documents.lock();
     let Some(doc) = documents.get_mut(&uri) else {
@@ -90,6 +112,7 @@ pub(super) fn did_change(backend: &Backend, params: DidChangeTextDocumentParams)
             ),
         );
     }
+    let was_too_large = limits.too_large(doc.text().len_bytes());
     let mut adjusted = 0usize;
     for change in params.content_changes {
         match change {
@@ -120,6 +143,17 @@ pub(super) fn did_change(backend: &Backend, params: DidChangeTextDocumentParams)
             MessageType::Warning,
             format!("Hearth: {adjusted} position(s) in an edit to {uri} were outside the document and were clamped"),
         );
+    }
+    let len = doc.text().len_bytes();
+    if limits.too_large(len) {
+        // Kept in sync, never parsed: a reparse of this much text would
+        // hold every other edit up, and its tree would not be used.
+        drop(documents);
+        if !was_too_large {
+            report
+                .push(MessageType::Warning, too_large_message(&uri, len, limits.max_context_bytes));
+        }
+        return report;
     }
     let out_of_budget = doc.reparse(budget) == ParseOutcome::OutOfBudget;
     drop(documents);
@@ -220,8 +254,12 @@ pub(super) fn debug_document(
         .transpose()
         .map_err(|err| jsonrpc::Error::invalid_params(err.to_string()))?
         .map(|it| it.offset);
-    // A debug request may wait for a complete parse.
-    doc.reparse(Duration::from_secs(30));
+    // A debug request may wait for a complete parse, except of a document
+    // that is never parsed.
+    let too_large = backend.config().documents.too_large(doc.text().len_bytes());
+    if !too_large {
+        doc.reparse(Duration::from_secs(30));
+    }
     let text = doc.text().to_string();
     Ok(DebugDocumentResult {
         uri,
@@ -230,6 +268,7 @@ pub(super) fn debug_document(
         tree: doc.tree().map(|it| it.root_node().to_sexp()),
         fresh_tree: doc
             .lang()
+            .filter(|_| !too_large)
             .and_then(|lang| parse_fresh(lang, &text))
             .map(|it| it.root_node().to_sexp()),
         text,
