@@ -18,7 +18,9 @@ use llama_cpp_2::{
 
 use super::{
     Command, EngineConfig, EngineEvent, Generation, Job, JobError, LoadError, ModelInfo, Piece,
-    StopReason, apply_stop_rules, check_model_file, kv_reuse::reusable_prefix,
+    StopReason, apply_stop_rules, check_model_file,
+    kv_reuse::reusable_prefix,
+    memory::{self, ContextShape},
 };
 
 /// llama.cpp's backend may be initialised once per process; reloading a model
@@ -52,8 +54,25 @@ pub(super) fn run_owner(
     };
     let threads = i32::try_from(config.threads).unwrap_or(1);
     let batch_threads = i32::try_from(config.batch_threads).unwrap_or(1);
+    // Past the length it was trained on a model's attention degrades into
+    // noise, and the cache grows for nothing.
+    let context_size = match info.training_context {
+        0 => config.context_size,
+        trained => config.context_size.min(trained),
+    };
+    if context_size < config.context_size {
+        tracing::warn!(
+            "model.contextSize {} is more than {} was trained for; using {context_size}",
+            config.context_size,
+            info.description
+        );
+    }
+    if let Err(err) = check_context_memory(&model, context_size, config.batch_size) {
+        on_event(EngineEvent::Failed(err));
+        return refuse_jobs(inbox);
+    }
     let context_params = LlamaContextParams::default()
-        .with_n_ctx(NonZeroU32::new(config.context_size))
+        .with_n_ctx(NonZeroU32::new(context_size))
         .with_n_batch(config.batch_size)
         .with_n_ubatch(config.batch_size)
         .with_n_threads(threads)
@@ -69,7 +88,7 @@ pub(super) fn run_owner(
             tracing::error!("creating the llama.cpp context failed: {err}");
             on_event(EngineEvent::Failed(LoadError::Context {
                 path: config.model_path.clone(),
-                context_size: config.context_size,
+                context_size,
             }));
             return refuse_jobs(inbox);
         }
@@ -210,6 +229,13 @@ fn load(
     let (progress_tx, progress_rx) = mpsc::channel();
     let params = LlamaModelParams::default()
         .with_n_gpu_layers(config.gpu_layers)
+        // The weights are read into memory rather than mapped: a mapped file
+        // that is truncated or rewritten in place while Hearth runs (a model
+        // downloaded again over the old one) kills the process with SIGBUS
+        // at its next token, and a file changed in place would feed the
+        // model garbage. Reading costs about 0.3 s more at load and keeps the
+        // same 491 MB resident that the mapping did once the model had run.
+        .with_use_mmap(false)
         .with_progress_callback(move |progress| {
             let _ = progress_tx.send(progress);
             true
@@ -218,7 +244,7 @@ fn load(
         .map_err(|_| LoadError::Model { path: path.clone() });
     drop(params);
     // The callback runs inside llama.cpp; progress is reported after the call
-    // so `on_event` never runs under llama.cpp (loading is mmap-fast anyway).
+    // so `on_event` never runs under llama.cpp (loading takes a second or so).
     let mut last_reported = -1.0f32;
     for progress in progress_rx.try_iter() {
         if progress - last_reported >= 0.25 || progress >= 1.0 {
@@ -245,6 +271,35 @@ fn load(
         control_tokens,
     };
     Ok((model, info))
+}
+
+/// Refuses a context that would not fit in memory (see `engine::memory`),
+/// before llama.cpp allocates it.
+fn check_context_memory(
+    model: &LlamaModel,
+    context_size: u32,
+    batch_size: u32,
+) -> Result<(), LoadError> {
+    let heads = u64::from(model.n_head().max(1));
+    let shape = ContextShape {
+        layers: u64::from(model.n_layer()),
+        kv_heads: u64::from(model.n_head_kv()),
+        head_dim: u64::try_from(model.n_embd()).unwrap_or_default() / heads,
+        vocab: u64::try_from(model.vocab().n_tokens()).unwrap_or_default(),
+        batch: u64::from(batch_size.min(context_size)),
+    };
+    let needed = shape.context_bytes(context_size);
+    let Some(available) = memory::available_bytes() else { return Ok(()) };
+    tracing::debug!("a {context_size}-token context needs {needed} bytes; {available} available");
+    if needed <= available {
+        return Ok(());
+    }
+    Err(LoadError::OutOfMemory {
+        context_size,
+        needed_mib: needed >> 20,
+        available_mib: available >> 20,
+        suggestion: shape.suggested_context(available),
+    })
 }
 
 /// The long-lived context and what its KV cache holds.

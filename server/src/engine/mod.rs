@@ -14,6 +14,7 @@
 mod gguf;
 mod kv_reuse;
 mod llama;
+mod memory;
 
 use std::{
     collections::HashSet,
@@ -70,8 +71,21 @@ pub enum LoadError {
         "not enough memory for a {context_size}-token context with {path}; try a smaller `model.contextSize`"
     )]
     Context { path: PathBuf, context_size: u32 },
+    #[error(
+        "a {context_size}-token context needs about {needed_mib} MiB of memory and only {available_mib} MiB is available; {}",
+        smaller_context_hint(*.suggestion)
+    )]
+    OutOfMemory { context_size: u32, needed_mib: u64, available_mib: u64, suggestion: Option<u32> },
     #[error("the llama.cpp backend could not start: {0}")]
     Backend(String),
+}
+
+/// What to do about a context that does not fit.
+fn smaller_context_hint(suggestion: Option<u32>) -> String {
+    match suggestion {
+        Some(context) => format!("set `model.contextSize` to {context} or less"),
+        None => "close other programs or choose a smaller model".to_owned(),
+    }
 }
 
 /// What the owner thread reports while it loads.
@@ -350,9 +364,10 @@ impl Engine {
         on_event: impl FnMut(EngineEvent) + Send + 'static,
     ) -> std::io::Result<Engine> {
         let (commands, inbox) = mpsc::channel();
-        let owner = thread::Builder::new()
-            .name("hearth-engine".to_owned())
-            .spawn(move || llama::run_owner(&config, &inbox, on_event))?;
+        let owner = thread::Builder::new().name("hearth-engine".to_owned()).spawn(move || {
+            lower_priority();
+            llama::run_owner(&config, &inbox, on_event);
+        })?;
         Ok(Engine { handle: EngineHandle { commands }, owner: Some(owner) })
     }
 
@@ -376,6 +391,34 @@ impl Drop for Engine {
     fn drop(&mut self) {
         // Detach rather than block whoever drops the handle.
         let _ = self.handle.commands.send(Command::Shutdown);
+    }
+}
+
+/// Lowers the calling thread's priority, and so that of the threads it
+/// starts (llama.cpp's workers inherit it), below everything else's.
+///
+/// The model can use every core for seconds on end. At a lower priority it
+/// still gets every cycle nobody else wants, but the editor, a compiler and
+/// Hearth's own protocol threads run first whenever they have something to
+/// do: an edit is applied within its millisecond even while a prompt is
+/// read on all cores.
+fn lower_priority() {
+    #[cfg(target_os = "linux")]
+    {
+        /// How much lower than the editor's the model's threads run.
+        const NICENESS: i32 = 10;
+        // SAFETY: `gettid` has no preconditions; `setpriority` with
+        // `PRIO_PROCESS` and a thread id changes that thread alone on Linux.
+        let result = unsafe {
+            let tid = libc::gettid();
+            libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, NICENESS)
+        };
+        if result != 0 {
+            tracing::debug!(
+                "could not lower the engine's priority: {}",
+                std::io::Error::last_os_error()
+            );
+        }
     }
 }
 

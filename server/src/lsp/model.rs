@@ -21,7 +21,7 @@ use crate::{
     completion::Completer,
     config::{Config, FETCH_MODEL_COMMAND, ModelSource},
     context::fim::FimFamily,
-    engine::{Engine, EngineEvent},
+    engine::{Engine, EngineEvent, LoadError},
 };
 
 /// Fetches the `hearth` settings section (when the client offers it) and
@@ -167,6 +167,13 @@ async fn restart_engine_if_needed(client: &Client, shared: &Shared) {
                         .finish_with_message(format!("model ready: {}", info.description))
                         .await;
                 }
+                if info.training_context > 0 && config.model.context_size > info.training_context {
+                    let warning = format!(
+                        "Hearth: `model.contextSize` {} is more than {} was trained for; using {} tokens",
+                        config.model.context_size, info.description, info.training_context
+                    );
+                    client.show_message(MessageType::Warning, warning).await;
+                }
                 let message = format!(
                     "{} loaded in {:.1} s ({}-token context)",
                     info.description,
@@ -189,10 +196,17 @@ async fn restart_engine_if_needed(client: &Client, shared: &Shared) {
                     ModelSource::Environment => "Fix the HEARTH_MODEL environment variable",
                     ModelSource::DefaultCache => "Install the default model",
                 };
-                let message = format!(
-                    "Hearth could not load its model: {err}. {hint}, or run `{FETCH_MODEL_COMMAND}` \
-                     from the Hearth repository to install the default model. Completions are off until then."
-                );
+                let message = match err {
+                    // The file is fine: the setting that sized the context is
+                    // what to change, and the error says to what.
+                    LoadError::OutOfMemory { .. } | LoadError::Context { .. } => format!(
+                        "Hearth could not start its model: {err}. Completions are off until then."
+                    ),
+                    _ => format!(
+                        "Hearth could not load its model: {err}. {hint}, or run `{FETCH_MODEL_COMMAND}` \
+                         from the Hearth repository to install the default model. Completions are off until then."
+                    ),
+                };
                 tracing::error!("{message}");
                 send_status(
                     client,
