@@ -78,6 +78,11 @@ fn serve() -> ExitCode {
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
+        // Parses of large documents and file reads run as blocking tasks; a
+        // burst of opened files queues for these few threads instead of
+        // starting hundreds (tokio's default allows 512) that would all
+        // compete with the editor for the CPU.
+        .max_blocking_threads(4)
         .thread_name("hearth-lsp")
         .enable_all()
         .build()
@@ -93,5 +98,23 @@ fn serve() -> ExitCode {
     runtime.shutdown_timeout(Duration::from_millis(200));
     tracing::info!("exiting ({})", if clean { "after shutdown" } else { "without shutdown" });
     // LSP: exit code 0 after `shutdown`, 1 otherwise.
-    if clean { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+    exit_now(if clean { 0 } else { 1 })
+}
+
+/// Ends the process without running C++ static destructors.
+///
+/// Without `shutdown` the model's threads may still be at work when `main`
+/// returns (the editor went away while a prompt was read), and llama.cpp's
+/// and OpenMP's destructors would then tear their state down under them:
+/// a crash on the way out, in the editor's log and as a core dump. The
+/// transport has flushed its output and the logs are written unbuffered, so
+/// nothing is left to do but end.
+fn exit_now(code: i32) -> ExitCode {
+    #[cfg(target_os = "linux")]
+    // SAFETY: `_exit` ends the process at once; it has no preconditions.
+    unsafe {
+        libc::_exit(code)
+    }
+    #[cfg(not(target_os = "linux"))]
+    ExitCode::from(u8::try_from(code).unwrap_or(1))
 }

@@ -69,6 +69,9 @@ pub struct ServeOptions {
 /// model must never keep `didChange` from being read.
 const CONCURRENCY_LEVEL: usize = 256;
 
+/// How long requests in flight may still finish after the input ends.
+const INPUT_CLOSED_GRACE: std::time::Duration = std::time::Duration::from_millis(100);
+
 /// Serves LSP on stdin/stdout until `exit` or the end of input. Returns whether
 /// `shutdown` came first, which decides the exit code.
 pub async fn serve_stdio(options: ServeOptions) -> bool {
@@ -79,14 +82,28 @@ pub async fn serve_stdio(options: ServeOptions) -> bool {
     let (server_in, client_side_in) = tokio::io::duplex(1 << 16);
     let (server_out, client_side_out) = tokio::io::duplex(1 << 16);
     let (errors_tx, errors_rx) = tokio::sync::mpsc::unbounded_channel();
-    let input = tokio::spawn(transport::pump_input(tokio::io::stdin(), client_side_in, errors_tx));
+    let mut input =
+        tokio::spawn(transport::pump_input(tokio::io::stdin(), client_side_in, errors_tx));
     let output =
         tokio::spawn(transport::pump_output(client_side_out, tokio::io::stdout(), errors_rx));
     let (server_read, server_write) = (server_in, server_out);
-    Server::new(server_read, server_write, socket)
-        .concurrency_level(CONCURRENCY_LEVEL)
-        .serve(service)
-        .await;
+    let mut serving = Box::pin(
+        Server::new(server_read, server_write, socket)
+            .concurrency_level(CONCURRENCY_LEVEL)
+            .serve(service),
+    );
+    tokio::select! {
+        () = &mut serving => {}
+        _ = &mut input => {
+            // The end of input: `exit` came just before it, or the editor is
+            // gone. tower-lsp would now wait for every request in flight,
+            // a generation of seconds included, for a client that will not
+            // read the answers; dropping them cancels their model work.
+            let _ = tokio::time::timeout(INPUT_CLOSED_GRACE, &mut serving).await;
+        }
+    }
+    // Closes the server's output, which ends the output pump below.
+    drop(serving);
     input.abort();
     let _ = output.await;
     shared_shutdown.load(Ordering::SeqCst)
