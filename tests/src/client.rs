@@ -105,6 +105,10 @@ pub struct ServerOptions {
     /// Declare that code actions' edits are resolved lazily
     /// (`codeAction.resolveSupport` with `edit`), as VS Code does.
     pub resolve_code_actions: bool,
+    /// A command the server runs under, such as `["strace", "-f", "-o",
+    /// FILE]` or `["unshare", "-n"]`: the binary's path and `args` follow
+    /// it. Empty: the binary runs directly.
+    pub wrapper: Vec<String>,
 }
 
 impl ServerOptions {
@@ -142,6 +146,10 @@ struct Inbox {
     notifications: VecDeque<Value>,
     /// Every message from the server, in arrival order, never cleared.
     log: Vec<Value>,
+    /// When each message in `log` arrived.
+    log_times: Vec<Instant>,
+    /// The `hearth` section `workspace/configuration` answers with.
+    configuration: Value,
     /// Requests the server sent to the client, in arrival order.
     server_requests: Vec<Value>,
     /// Why the reader stopped (end of output or a framing error), if it did.
@@ -192,7 +200,14 @@ impl Server {
         let stderr_dir = tempfile::tempdir().expect("create a temporary directory");
         let stderr_path = stderr_dir.path().join("hearth-stderr.log");
         let stderr = std::fs::File::create(&stderr_path).expect("create the stderr log");
-        let mut command = Command::new(&binary);
+        let mut command = match options.wrapper.split_first() {
+            Some((program, wrapper_args)) => {
+                let mut command = Command::new(program);
+                command.args(wrapper_args).arg(&binary);
+                command
+            }
+            None => Command::new(&binary),
+        };
         command
             .args(&options.args)
             .stdin(Stdio::piped())
@@ -205,9 +220,9 @@ impl Server {
             command.env("HEARTH_DEBUG_API", "1");
         }
         command.envs(options.env.iter().map(|(k, v)| (k, v)));
-        let mut child = command
-            .spawn()
-            .unwrap_or_else(|err| panic!("cannot start {}: {err}", binary.display()));
+        let mut child = command.spawn().unwrap_or_else(|err| {
+            panic!("cannot start {} (wrapper {:?}): {err}", binary.display(), options.wrapper)
+        });
         let stdin = child.stdin.take().expect("piped stdin");
         let stdout = child.stdout.take().expect("piped stdout");
 
@@ -519,6 +534,28 @@ impl Server {
         self.shared.lock().log.clone()
     }
 
+    /// Every message received from the server so far, in order, with the
+    /// time it arrived (read from the server's output).
+    pub fn received_with_times(&self) -> Vec<(Instant, Value)> {
+        let inbox = self.shared.lock();
+        inbox.log_times.iter().copied().zip(inbox.log.iter().cloned()).collect()
+    }
+
+    /// Sets what the client answers `workspace/configuration` with (the
+    /// `hearth` section; `null`, the default, means no settings), and tells
+    /// the server with `workspace/didChangeConfiguration`, as an editor does
+    /// when the user changes a setting.
+    pub fn change_configuration(&self, hearth: Value) {
+        self.shared.lock().configuration = hearth;
+        self.notify("workspace/didChangeConfiguration", json!({ "settings": null }));
+    }
+
+    /// The process id of the server, or of its wrapper (see
+    /// [`ServerOptions::wrapper`]) when that runs the server as a child.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Every notification with method `method` received so far, whether or
     /// not it was taken by a wait.
     pub fn received_notifications(&self, method: &str) -> Vec<Value> {
@@ -760,6 +797,7 @@ fn dispatch(message: Value, outgoing: &mpsc::Sender<Outgoing>, shared: &Shared) 
     let method = message.get("method").and_then(Value::as_str).map(str::to_owned);
     let mut inbox = shared.lock();
     inbox.log.push(message.clone());
+    inbox.log_times.push(Instant::now());
     match (has_id, method) {
         (true, Some(method)) => {
             // A request from the server: answer it the way a plain editor
@@ -771,7 +809,8 @@ fn dispatch(message: Value, outgoing: &mpsc::Sender<Outgoing>, shared: &Shared) 
                         .pointer("/params/items")
                         .and_then(Value::as_array)
                         .map_or(0, Vec::len);
-                    json!({ "jsonrpc": "2.0", "id": id, "result": vec![Value::Null; items] })
+                    let result = vec![inbox.configuration.clone(); items];
+                    json!({ "jsonrpc": "2.0", "id": id, "result": result })
                 }
                 "window/workDoneProgress/create" | "client/registerCapability" => {
                     json!({ "jsonrpc": "2.0", "id": id, "result": null })

@@ -14,13 +14,16 @@
 //! - [`model`]: where the default model lives, and starting the server with
 //!   it, for the model-backed tests;
 //! - [`fixtures`]: the sources the code action tests and bench resolve
-//!   actions on.
+//!   actions on;
+//! - [`process`]: what `/proc` says about the server process (memory,
+//!   threads, CPU time), for the load and fault tests.
 
 pub mod binary;
 pub mod client;
 pub mod edits;
 pub mod fixtures;
 pub mod model;
+pub mod process;
 pub mod rng;
 pub mod text;
 
