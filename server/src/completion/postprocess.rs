@@ -10,6 +10,14 @@ pub fn clean(raw: &str, ctx: &FimContext) -> Option<String> {
     let raw = if ctx.middle.trim().is_empty() {
         let first_indent = raw.len() - raw.trim_start_matches([' ', '\t']).len();
         match raw.strip_prefix(ctx.middle.as_str()) {
+            // The model indented its first line deeper than the editor did.
+            // The editor's indentation is the one the user typed on (after
+            // an argument list's `(`, on a continuation line, in a block the
+            // editor indented), so the model's extra is dropped, and its
+            // next lines are then measured against the typed indentation.
+            Some(rest) if !ctx.middle.is_empty() && editor_indented(ctx) => {
+                rest.trim_start_matches([' ', '\t'])
+            }
             Some(rest) => rest,
             // A first line at column 0 under an indented cursor that opens a
             // block starts a new item (a `fn main` inside a function body):
@@ -49,6 +57,20 @@ pub fn clean(raw: &str, ctx: &FimContext) -> Option<String> {
         return None;
     }
     if text.trim().is_empty() { None } else { Some(text) }
+}
+
+/// Whether the cursor's typed indentation is the editor's considered one:
+/// it goes deeper than the last non-blank line before it, or that line does
+/// not open a block. (After a line that opens a block, indentation no deeper
+/// than that line's means the editor did not indent, and the model's deeper
+/// first line is right.)
+fn editor_indented(ctx: &FimContext) -> bool {
+    let indent = |line: &str| line.len() - line.trim_start_matches([' ', '\t']).len();
+    let Some(previous) = ctx.prefix.lines().rev().find(|line| !line.trim().is_empty()) else {
+        return true;
+    };
+    let opens = ['{', ':', '(', '['].iter().any(|it| previous.trim_end().ends_with(*it));
+    indent(&ctx.middle) > indent(previous) || !opens
 }
 
 /// Whether a line ends by opening a block (`{`, or `:` as in Python).
@@ -127,6 +149,24 @@ mod tests {
     fn single_line_stops_at_the_newline() {
         assert_eq!(clean("    a + b\n}\n", &ctx("fn f() {\n    $0\n}")), Some("a + b".to_owned()));
         assert_eq!(clean(" 1;  \nmore", &ctx("let x =$0")), Some(" 1;".to_owned()));
+    }
+
+    #[test]
+    fn the_editors_indentation_wins_over_the_models() {
+        // The model wrote its first line 4 columns deeper than the editor
+        // indented the argument list, and the next lines at the editor's.
+        let c = ctx("int f(\n        $0\n");
+        let raw = "            int a,\n        int b) {\n";
+        assert_eq!(clean(raw, &c), Some("int a,\n        int b) {".to_owned()));
+        // The same on a single line.
+        let c = ctx("x = (a +\n     $0)");
+        assert_eq!(clean("       b", &c), Some("b".to_owned()));
+        // Where the editor did not indent after a block opener, the
+        // model's deeper line is right.
+        let c = ctx("def f():\n$0");
+        assert_eq!(clean("    return 1", &c), Some("    return 1".to_owned()));
+        let c = ctx("    if x:\n    $0");
+        assert_eq!(clean("        return 1", &c), Some("    return 1".to_owned()));
     }
 
     #[test]
