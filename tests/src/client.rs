@@ -608,6 +608,20 @@ impl Server {
         self.request("hearth/debugDocument", params)
     }
 
+    /// Fails the test with the first difference unless the server's text of
+    /// `uri` is `expected`; returns the rest of what `hearth/debugDocument`
+    /// said (the version, the trees).
+    pub fn expect_text(&self, uri: &str, expected: &str) -> Value {
+        let got = self
+            .debug_document(uri, None)
+            .unwrap_or_else(|err| self.fail(&format!("debugDocument {uri} failed: {err}")));
+        let text = got["text"].as_str().unwrap_or_default();
+        if let Some(difference) = crate::text::describe_difference(expected, text) {
+            self.fail(&format!("{uri} differs from the client's text: {difference}"));
+        }
+        got
+    }
+
     /// The server's text of `uri`; panics if the server does not know it.
     pub fn text_of(&self, uri: &str) -> String {
         let doc = self

@@ -37,7 +37,7 @@ use hearth_tests::{
     model::{DEFAULT_MODEL_FILE, require_default_model, wait_for_model_ready},
     process,
     rng::Rng,
-    text::{Change, describe_difference},
+    text::Change,
 };
 use serde_json::{Value, json};
 
@@ -132,6 +132,17 @@ fn complete_a_function(server: &Server, uri: &str, name: &str) -> Option<String>
     suggestion(server, uri, Position::new(1, 4))
 }
 
+/// Checks that the model's next state is `ready` and that it completes a
+/// function named `name` (`what` says which model, for the failure), then
+/// shuts the server down.
+fn assert_ready_and_completes(server: Server, name: &str, what: &str) {
+    let (state, shown) = next_model_state(&server);
+    assert_eq!(state, "ready", "{what}: {shown:?}");
+    let uri = format!("file:///work/faults/src/{name}.rs");
+    assert!(complete_a_function(&server, &uri, name).is_some(), "{what} completes");
+    assert_eq!(server.shutdown_and_exit().code(), Some(0));
+}
+
 /// Waits for the model's next state other than `loading`; returns it with
 /// the error shown to the user, if any.
 fn next_model_state(server: &Server) -> (String, Option<String>) {
@@ -205,11 +216,7 @@ fn the_model_file_truncated_deleted_or_damaged_while_running() {
     // Restored: it loads and completes again.
     fs::copy(&original, &copy).expect("restore the model");
     server.change_configuration(settings(&copy, 2048));
-    let (state, shown) = next_model_state(&server);
-    assert_eq!(state, "ready", "{shown:?}");
-    let restored = complete_a_function(&server, "file:///work/faults/src/div.rs", "div");
-    assert!(restored.is_some(), "the restored model completes");
-    assert_eq!(server.shutdown_and_exit().code(), Some(0));
+    assert_ready_and_completes(server, "div", "the restored model");
 }
 
 #[test]
@@ -314,10 +321,7 @@ fn a_50_mb_document_is_kept_exact_and_fast_and_gets_a_clear_answer() {
     assert_declined(&server, uri, at, "documents.maxContextBytes");
     assert_eq!(code_actions(&server, uri, at), json!([]), "no code actions");
 
-    let got = server.debug_document(uri, None).expect("debugDocument");
-    if let Some(difference) = describe_difference(&text, got["text"].as_str().unwrap_or("")) {
-        server.fail(&format!("the 50 MB document differs: {difference}"));
-    }
+    let got = server.expect_text(uri, &text);
     assert_eq!(got["version"], version);
     let other = complete_a_function(&server, "file:///work/faults/src/add.rs", "add");
     assert!(other.is_some(), "another document is completed as before");
@@ -359,10 +363,7 @@ fn edit_exactly(server: &Server, uri: &str, text: &str) {
     server.did_change(uri, 2, std::slice::from_ref(&change));
     let mut model = hearth_tests::text::RefDoc::new(text, server.position_encoding());
     model.apply(&change);
-    let got = server.debug_document(uri, None).expect("debugDocument");
-    if let Some(difference) = describe_difference(&model.text, got["text"].as_str().unwrap_or("")) {
-        server.fail(&format!("{uri} differs: {difference}"));
-    }
+    server.expect_text(uri, &model.text);
 }
 
 #[test]
@@ -607,11 +608,7 @@ fn a_context_too_large_for_memory_is_refused_with_a_size_that_fits() {
 
     // The suggestion works under the same limit.
     let server = spawn(settings(&model, suggested), &wrapper);
-    let (state, shown) = next_model_state(&server);
-    assert_eq!(state, "ready", "{suggested} tokens under the same limit: {shown:?}");
-    let answer = complete_a_function(&server, "file:///work/faults/src/add.rs", "add");
-    assert!(answer.is_some(), "completes with the suggested context");
-    assert_eq!(server.shutdown_and_exit().code(), Some(0));
+    assert_ready_and_completes(server, "add", &format!("{suggested} tokens under the same limit"));
 }
 
 #[test]
