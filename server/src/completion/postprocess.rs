@@ -33,7 +33,11 @@ pub fn clean(raw: &str, ctx: &FimContext) -> Option<String> {
     } else {
         raw
     };
-    let raw = cut_at_chatter(raw);
+    // On a line of its own, a first line that repeats the line above is the
+    // model copying, not continuing: real code almost never has the same
+    // line twice in a row (6 in 18,880 lines of the public cases).
+    let line_above = ctx.middle.trim().is_empty().then(|| line_above(ctx)).flatten();
+    let raw = cut_at_chatter(raw, line_above.filter(|it| is_substantial(it)));
     let mut text = match ctx.mode {
         Mode::SingleLine | Mode::Empty => {
             raw.split('\n').next().unwrap_or_default().trim_end().to_owned()
@@ -79,11 +83,22 @@ fn opens_block(line: &str) -> bool {
     line.ends_with('{') || line.ends_with(':')
 }
 
+/// The last non-blank line before the cursor's line, trimmed.
+fn line_above(ctx: &FimContext) -> Option<&str> {
+    ctx.prefix.lines().rev().map(str::trim).find(|line| !line.is_empty())
+}
+
+/// Whether a line says enough that repeating it is copying: 8 characters or
+/// more with a word among them (not `}`, `break;` or `end`).
+fn is_substantial(line: &str) -> bool {
+    line.len() >= 8 && line.contains(|c: char| c.is_alphanumeric())
+}
+
 /// Cuts where a small model drifts from code into chat: a Markdown fence, or
-/// a line repeating the one before it.
-fn cut_at_chatter(raw: &str) -> &str {
+/// a line repeating the one before it (for the first line, `line_above`).
+fn cut_at_chatter<'a>(raw: &'a str, line_above: Option<&str>) -> &'a str {
     let mut offset = 0;
-    let mut previous: Option<&str> = None;
+    let mut previous: Option<&str> = line_above;
     for line in raw.split_inclusive('\n') {
         let content = line.trim();
         if content.starts_with("```") || (!content.is_empty() && previous == Some(content)) {
@@ -240,6 +255,22 @@ mod tests {
         );
         assert_eq!(clean("x = 1\nx = 1\nx = 1\n", &c), Some("x = 1".to_owned()));
         assert_eq!(clean("```", &ctx("    $0")), None);
+    }
+
+    #[test]
+    fn a_first_line_that_repeats_the_line_above_is_copying() {
+        let c = ctx("switch (t) {\n    case 'dev':\n      $0\n    default:\n");
+        assert_eq!(clean("case 'dev':\n      type = REL_DEV\n", &c), None);
+        assert_eq!(
+            clean("type = REL_DEV\n      break\n", &c),
+            Some("type = REL_DEV\n      break".to_owned())
+        );
+        // Short lines repeat in real code: closing braces, `break;`.
+        let closing = ctx("        }\n    }\n    $0\n");
+        assert_eq!(clean("}\n", &closing), Some("}".to_owned()));
+        // Mid-line, the first line continues the cursor's line.
+        let mid = ctx("x = f(a)\nx = f(a$0\n");
+        assert_eq!(clean(")", &mid), Some(")".to_owned()));
     }
 
     #[test]
