@@ -139,6 +139,7 @@ fn main() {
             cancel: CancelToken::new(),
             stream: None,
             required_prefix: String::new(),
+            banned_first: Vec::new(),
         };
         let g = engine.handle().run_blocking(job).expect("a generation");
         decode.push(g.generated_tokens.saturating_sub(1) as f64 / g.decode_time.as_secs_f64());

@@ -337,6 +337,40 @@ fn main() {
     );
 }
 
+/// When the model's first choice is refused, the user gets its next one, not
+/// nothing. Here the model first closes the docstring, which the suffix
+/// already closes (post-processing refuses a repeat of the line after the
+/// cursor); its next choice is a sentence for the docstring.
+#[test]
+fn a_refused_first_choice_gives_way_to_the_next() {
+    let server = start(Client::Inline);
+    let fixture = r#"class BaseProtocol:
+    def connection_made(self, transport):
+        """Called when a connection is made.
+
+        The argument is the transport representing the pipe connection.
+        To receive data, wait for data_received() calls.
+        When the connection is closed, connection_lost() is called.
+        """
+
+    def pause_writing(self):
+        """Called when the transport's buffer goes over the high-water mark.
+
+        $0
+        """
+"#;
+    let doc = Doc::open(&server, "file:///work/demo/protocols.py", "python", fixture);
+    let suggestion = inline_suggestion(&server, &doc.uri, doc.cursor)
+        .unwrap_or_else(|| server.fail("no suggestion after the refused first choice"));
+    eprintln!("suggestion: {suggestion:?}");
+    assert!(
+        !suggestion.trim_start().starts_with("\"\"\""),
+        "it closes the docstring: {suggestion:?}"
+    );
+    assert!(suggestion.contains(char::is_alphabetic), "a sentence: {suggestion:?}");
+    assert_python_parses(&doc.with(&suggestion));
+}
+
 /// Every suggestion in this file goes through `assert_no_special_tokens`;
 /// this test adds the places where a leak is most likely: an empty file, the
 /// end of a file (an empty FIM suffix), a comment, prose, and a language

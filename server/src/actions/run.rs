@@ -114,6 +114,7 @@ async fn generate(
             cancel: cancel.clone(),
             stream: None,
             required_prefix: String::new(),
+            banned_first: Vec::new(),
         };
         let generation = engine.background(job).await.unwrap_or(Err(JobError::Stopped))?;
         written.push_str(&generation.text);

@@ -49,6 +49,9 @@ pub struct CompletionConfig {
     pub use_cache: bool,
     pub pipeline: Pipeline,
     pub mode: ModeConfig,
+    /// How many more times to ask the model when post-processing refuses its
+    /// output, each time banning the first tokens it chose before.
+    pub retries_on_refusal: u32,
 }
 
 /// What is done around the model.
@@ -85,6 +88,7 @@ impl Default for CompletionConfig {
             use_cache: true,
             pipeline: Pipeline::Full,
             mode: ModeConfig::default(),
+            retries_on_refusal: 2,
         }
     }
 }
@@ -337,6 +341,7 @@ impl Completer {
             cancel: CancelToken::new(),
             stream: None,
             required_prefix,
+            banned_first: Vec::new(),
         };
         (ctx, job)
     }
@@ -410,39 +415,82 @@ impl Completer {
             cache::Lookup::Miss => {}
         }
         let required_prefix = job.required_prefix.clone();
-        let (generation, source) = match self.join_speculation(&job, ctx.mode).await {
-            Some(generation) => (generation, Source::Speculation),
-            None => match self.scheduler.submit(request.key, arrival, job).await {
-                Outcome::Done(generation) => (generation, Source::Model),
-                Outcome::Superseded => return Err(CompletionError::Superseded),
-                Outcome::Cancelled => return Err(CompletionError::Cancelled),
-                Outcome::Failed(err) => return Err(err.into()),
-            },
+        let mut banned = Vec::new();
+        let mut job = job;
+        let (text, generation, source) = loop {
+            // A retry's job is the same but for its ban, and a cancel token
+            // of its own.
+            let retry = Job { cancel: CancelToken::new(), ..job.clone() };
+            let speculated =
+                if banned.is_empty() { self.join_speculation(&job, ctx.mode).await } else { None };
+            let (generation, source) = match speculated {
+                Some(generation) => (generation, Source::Speculation),
+                None => match self.scheduler.submit(request.key, arrival, job).await {
+                    Outcome::Done(generation) => (generation, Source::Model),
+                    Outcome::Superseded => return Err(CompletionError::Superseded),
+                    Outcome::Cancelled => return Err(CompletionError::Cancelled),
+                    Outcome::Failed(err) => return Err(err.into()),
+                },
+            };
+            tracing::debug!(
+                "generated {} tokens ({:?}) after {} prompt tokens ({} reused): prefill {:?}, decode {:?}: {:?}",
+                generation.generated_tokens,
+                generation.stop,
+                generation.prompt_tokens,
+                generation.reused_tokens,
+                generation.prefill_time,
+                generation.decode_time,
+                generation.text
+            );
+            if !full {
+                let text = Some(generation.text.clone()).filter(|it| !it.trim().is_empty());
+                return answer(text, source, Some(generation));
+            }
+            let text = self.finish(request, &ctx, &required_prefix, &generation.text);
+            // The model wrote something, and post-processing or the syntax
+            // check refused all of it: its next choice for the first token
+            // often is the right one (a docstring's next sentence rather
+            // than its end, an argument rather than the closing bracket).
+            // The prompt is in the cache, so a retry costs only generation.
+            let refused = text.is_none() && !generation.text.trim().is_empty();
+            match generation.first_token {
+                Some(first)
+                    if refused && banned.len() < self.config.retries_on_refusal as usize =>
+                {
+                    tracing::debug!("refused; asking again without its first token");
+                    banned.push(first);
+                    job = Job { banned_first: banned.clone(), ..retry };
+                }
+                _ => break (text, generation, source),
+            }
         };
-        tracing::debug!(
-            "generated {} tokens ({:?}) after {} prompt tokens ({} reused): prefill {:?}, decode {:?}: {:?}",
-            generation.generated_tokens,
-            generation.stop,
-            generation.prompt_tokens,
-            generation.reused_tokens,
-            generation.prefill_time,
-            generation.decode_time,
-            generation.text
-        );
-        if !full {
-            let text = Some(generation.text.clone()).filter(|it| !it.trim().is_empty());
-            return answer(text, source, Some(generation));
+        if let Some(suggestion) = &text
+            && self.config.use_cache
+        {
+            self.cache.lock().insert(&ctx, suggestion);
+            self.speculate_next_line(request, header, &ctx, suggestion);
         }
+        answer(text, source, Some(generation))
+    }
+
+    /// The suggestion in a generation's text: what follows the healed part,
+    /// post-processed and syntax-checked; `None` when nothing is left.
+    fn finish(
+        &self,
+        request: &CompletionRequest<'_>,
+        ctx: &FimContext,
+        required_prefix: &str,
+        generated: &str,
+    ) -> Option<String> {
         // The healed part was typed already; a generation that stopped
         // before spelling it out has nothing to add.
         // With only indentation typed, it ended the prompt's prefix and the
         // model continued after it; post-processing sees the line whole.
         let typed_indent = if ctx.middle.trim().is_empty() { ctx.middle.as_str() } else { "" };
-        let text = generation
-            .text
-            .strip_prefix(required_prefix.as_str())
+        generated
+            .strip_prefix(required_prefix)
             .map(|raw| format!("{typed_indent}{raw}"))
-            .and_then(|raw| postprocess::clean(&raw, &ctx))
+            .and_then(|raw| postprocess::clean(&raw, ctx))
             .and_then(|text| match request.lang {
                 Some(lang) => syntax_check::keep_syntax_clean(
                     lang,
@@ -452,14 +500,7 @@ impl Completer {
                     &text,
                 ),
                 None => Some(text),
-            });
-        if let Some(suggestion) = &text
-            && self.config.use_cache
-        {
-            self.cache.lock().insert(&ctx, suggestion);
-            self.speculate_next_line(request, header, &ctx, suggestion);
-        }
-        answer(text, source, Some(generation))
+            })
     }
 
     /// The result of the running or finished speculation if it computed
@@ -580,6 +621,7 @@ mod tests {
             prompt_tokens: 10,
             reused_tokens: 0,
             generated_tokens: 3,
+            first_token: Some(crate::engine::TokenId(1)),
             prefill_time: Duration::ZERO,
             decode_time: Duration::ZERO,
         }
@@ -654,6 +696,66 @@ mod tests {
             (6, 2, 2, 1)
         );
         assert_eq!((stats.skipped, stats.empty), (1, 2));
+    }
+
+    /// Answers with `refused` until the job bans that many first tokens,
+    /// then with `accepted`, recording the bans it saw.
+    struct SecondChoiceRunner {
+        refused: &'static str,
+        accepted: &'static str,
+        refusals: usize,
+        bans: Mutex<Vec<Vec<crate::engine::TokenId>>>,
+    }
+
+    impl Runner for SecondChoiceRunner {
+        fn run(&self, job: Job) -> Answer {
+            let tries = job.banned_first.len();
+            self.bans.lock().push(job.banned_first);
+            let text = if tries < self.refusals { self.refused } else { self.accepted };
+            let mut answer = generation(text);
+            answer.first_token = Some(crate::engine::TokenId(100 + tries as i32));
+            Box::pin(async move { Ok(answer) })
+        }
+    }
+
+    #[tokio::test]
+    async fn a_refused_output_is_followed_by_the_models_next_choice() {
+        use crate::engine::TokenId;
+        let complete = |refusals: usize| async move {
+            let runner = Arc::new(SecondChoiceRunner {
+                // Closes the call the suffix goes on with: refused.
+                refused: "bsz);",
+                accepted: "width / scale,",
+                refusals,
+                bans: Mutex::new(Vec::new()),
+            });
+            let completer = Completer::new(runner.clone(), FimFamily::Qwen, Default::default());
+            let fixture = "cur = reshape(ctx,\n    height / scale,\n    $0\n    bsz);\n";
+            let text = Rope::from_str(&fixture.replace("$0", ""));
+            let request = CompletionRequest {
+                key: "doc",
+                text: &text,
+                cursor: fixture.find("$0").unwrap(),
+                path: "src/main.cpp",
+                repo_name: "demo",
+                lang: None,
+                tree: None,
+                other_files: &[],
+                trigger: Trigger::Invoked,
+            };
+            let completion = completer.complete(&request).await.unwrap();
+            let bans = runner.bans.lock().clone();
+            (completion.text, bans)
+        };
+        let (text, bans) = complete(1).await;
+        assert_eq!(text.as_deref(), Some("width / scale,"));
+        assert_eq!(bans, vec![vec![], vec![TokenId(100)]]);
+        let (text, bans) = complete(2).await;
+        assert_eq!(text.as_deref(), Some("width / scale,"));
+        assert_eq!(bans.last().unwrap(), &vec![TokenId(100), TokenId(101)]);
+        // Two retries at most: then the answer is empty.
+        let (text, bans) = complete(3).await;
+        assert_eq!((text, bans.len()), (None, 3));
     }
 
     fn split(text: &str) -> (String, String) {

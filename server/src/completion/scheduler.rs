@@ -248,6 +248,7 @@ mod tests {
             prompt_tokens: 1,
             reused_tokens: 0,
             generated_tokens: 1,
+            first_token: Some(crate::engine::TokenId(1)),
             prefill_time: Duration::ZERO,
             decode_time: Duration::ZERO,
         }
@@ -265,6 +266,7 @@ mod tests {
             cancel: CancelToken::new(),
             stream: None,
             required_prefix: String::new(),
+            banned_first: Vec::new(),
         }
     }
 

@@ -125,6 +125,7 @@ impl Config {
             use_cache: true,
             pipeline: c.pipeline,
             mode: ModeConfig { in_comments_and_strings: c.in_comments_and_strings },
+            retries_on_refusal: CompletionConfig::default().retries_on_refusal,
         }
     }
 }

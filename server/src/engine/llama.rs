@@ -13,12 +13,12 @@ use llama_cpp_2::{
     llama_batch::LlamaBatch,
     model::{LlamaChatMessage, LlamaModel, params::LlamaModelParams},
     sampling::LlamaSampler,
-    token::LlamaToken,
+    token::{LlamaToken, logit_bias::LlamaLogitBias},
 };
 
 use super::{
     Command, EngineConfig, EngineEvent, Generation, Job, JobError, LoadError, ModelInfo, Piece,
-    StopReason, apply_stop_rules, check_model_file,
+    StopReason, TokenId, apply_stop_rules, check_model_file,
     kv_reuse::reusable_prefix,
     memory::{self, ContextShape},
 };
@@ -179,6 +179,7 @@ pub(super) fn run_owner(
                         prompt_tokens: 0,
                         reused_tokens: 0,
                         generated_tokens: 0,
+                        first_token: None,
                         prefill_time: Duration::ZERO,
                         decode_time: Duration::ZERO,
                     }),
@@ -457,18 +458,20 @@ impl<'m> Session<'m> {
             verdict = check();
             verdict != Check::Continue
         };
-        let preempted = |text: String, generated: usize, prefill_time, decode_time| Generation {
-            text,
-            stop: StopReason::Preempted,
-            prompt_tokens: prompt.len(),
-            reused_tokens: keep,
-            generated_tokens: generated,
-            prefill_time,
-            decode_time,
-        };
+        let preempted =
+            |text: String, generated: usize, first_token, prefill_time, decode_time| Generation {
+                text,
+                stop: StopReason::Preempted,
+                prompt_tokens: prompt.len(),
+                reused_tokens: keep,
+                generated_tokens: generated,
+                first_token,
+                prefill_time,
+                decode_time,
+            };
         match self.evaluate(slot, &prompt[keep..], &mut stop_early) {
             Err(JobError::Cancelled) if verdict == Check::Yield => {
-                return Ok(preempted(String::new(), 0, started.elapsed(), Duration::ZERO));
+                return Ok(preempted(String::new(), 0, None, started.elapsed(), Duration::ZERO));
             }
             result => result?,
         }
@@ -477,16 +480,8 @@ impl<'m> Session<'m> {
         let model = self.model;
         let vocab = model.vocab();
         let sampling = &job.sampling;
-        let mut sampler = if sampling.temperature <= 0.0 {
-            LlamaSampler::greedy()
-        } else {
-            LlamaSampler::chain_simple([
-                LlamaSampler::top_k(sampling.top_k),
-                LlamaSampler::top_p(sampling.top_p, 1),
-                LlamaSampler::temp(sampling.temperature),
-                LlamaSampler::dist(sampling.seed),
-            ])
-        };
+        let mut sampler = make_sampler(sampling);
+        let mut first_token = None;
         let mut bytes = Vec::new();
         let mut text = String::new();
         let mut generated = 0usize;
@@ -497,21 +492,38 @@ impl<'m> Session<'m> {
                 Check::Cancel => return Err(JobError::Cancelled),
                 Check::Yield => {
                     let decode_time = decode_started.elapsed();
-                    return Ok(preempted(text, generated, prefill_time, decode_time));
+                    return Ok(preempted(text, generated, first_token, prefill_time, decode_time));
                 }
             }
             let logits_at = self.batch.n_tokens() - 1;
             let written = text.len() + bytes.len();
+            // Only the first choice can be banned: the later ones follow it.
+            let banned: &[TokenId] = if first_token.is_none() { &job.banned_first } else { &[] };
             let token = if written < job.required_prefix.len() {
                 let mut have = text.as_bytes().to_vec();
                 have.extend_from_slice(&bytes);
-                match self.healing_token(job.required_prefix.as_bytes(), &have, logits_at) {
+                let healing =
+                    self.healing_token(job.required_prefix.as_bytes(), &have, banned, logits_at);
+                match healing {
                     Some(token) => token,
                     None => break StopReason::EndOfGeneration,
                 }
-            } else {
+            } else if banned.is_empty() {
                 sampler.sample(&self.context, logits_at)
+            } else {
+                // A sampler of the same kind, behind a bias that rules the
+                // banned tokens out, for this one choice.
+                let biases: Vec<_> = banned
+                    .iter()
+                    .map(|it| LlamaLogitBias::new(LlamaToken(it.0), f32::NEG_INFINITY))
+                    .collect();
+                let mut once = LlamaSampler::chain_simple([
+                    LlamaSampler::logit_bias(vocab.n_tokens(), &biases),
+                    make_sampler(sampling),
+                ]);
+                once.sample(&self.context, logits_at)
             };
+            first_token.get_or_insert(TokenId(token.0));
             if vocab.is_eog(token) || vocab.is_control(token) {
                 break StopReason::EndOfGeneration;
             }
@@ -556,6 +568,7 @@ impl<'m> Session<'m> {
             prompt_tokens: prompt.len(),
             reused_tokens: keep,
             generated_tokens: generated,
+            first_token,
             prefill_time,
             decode_time: decode_started.elapsed(),
         })
@@ -568,6 +581,7 @@ impl<'m> Session<'m> {
         &mut self,
         required: &[u8],
         written: &[u8],
+        banned: &[TokenId],
         logits_at: i32,
     ) -> Option<LlamaToken> {
         if !required.starts_with(written) {
@@ -593,8 +607,10 @@ impl<'m> Session<'m> {
             .iter()
             .zip(logits)
             .enumerate()
-            .filter(|(_, (piece, _))| {
-                !piece.is_empty() && (piece.starts_with(rest) || rest.starts_with(piece))
+            .filter(|(id, (piece, _))| {
+                !piece.is_empty()
+                    && (piece.starts_with(rest) || rest.starts_with(piece))
+                    && !banned.iter().any(|it| usize::try_from(it.0) == Ok(*id))
             })
             .max_by(|a, b| a.1.1.total_cmp(b.1.1))
             .and_then(|(id, _)| i32::try_from(id).ok())
@@ -710,4 +726,19 @@ impl<'m> Session<'m> {
 /// The llama.cpp sequence id of a slot.
 fn seq(slot: usize) -> i32 {
     i32::try_from(slot).unwrap_or_default()
+}
+
+/// The sampler `sampling` asks for: greedy at temperature 0, else top-k,
+/// top-p and temperature before a seeded draw.
+fn make_sampler(sampling: &super::Sampling) -> LlamaSampler {
+    if sampling.temperature <= 0.0 {
+        LlamaSampler::greedy()
+    } else {
+        LlamaSampler::chain_simple([
+            LlamaSampler::top_k(sampling.top_k),
+            LlamaSampler::top_p(sampling.top_p, 1),
+            LlamaSampler::temp(sampling.temperature),
+            LlamaSampler::dist(sampling.seed),
+        ])
+    }
 }

@@ -228,7 +228,16 @@ pub struct Job {
     /// are chosen, best first, among those that spell it. The generated text
     /// includes it.
     pub required_prefix: String,
+    /// Tokens the generation may not begin with: the first tokens of earlier
+    /// tries at the same prompt whose output the caller refused, so that
+    /// this try offers the model's next choice.
+    pub banned_first: Vec<TokenId>,
 }
+
+/// A token of the loaded model's vocabulary, as [`Generation::first_token`]
+/// reports it; its number means nothing outside the engine.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct TokenId(pub i32);
 
 /// Why generation ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -251,6 +260,9 @@ pub struct Generation {
     /// Prompt tokens found in the KV cache and not evaluated again.
     pub reused_tokens: usize,
     pub generated_tokens: usize,
+    /// The token this generation chose first (the end-of-generation token
+    /// included); `None` when it chose none.
+    pub first_token: Option<TokenId>,
     pub prefill_time: Duration,
     pub decode_time: Duration,
 }
