@@ -92,8 +92,10 @@ fn editor_indented(ctx: &FimContext) -> bool {
 }
 
 /// Whether `raw`'s first line is indented deeper than the last non-blank
-/// line before the cursor although that line does not lead into it: it
-/// opens no block or bracket and does not continue (`,`, an operator).
+/// line before the cursor although neither leads into the other: that line
+/// opens no block or bracket and does not continue (`,`, an operator), and
+/// the first line does not continue it either (`.iter()` in a method chain,
+/// `&& b`, `?`).
 fn indented_without_cause(raw: &str, ctx: &FimContext) -> bool {
     let indent = |line: &str| line.len() - line.trim_start_matches([' ', '\t']).len();
     let first = raw.lines().next().unwrap_or_default();
@@ -103,7 +105,10 @@ fn indented_without_cause(raw: &str, ctx: &FimContext) -> bool {
     let leads_on = previous.trim_end().ends_with([
         '{', '(', '[', ':', ',', '=', '+', '-', '*', '/', '%', '&', '|', '\\', '.', '>', '?',
     ]);
-    !first.trim().is_empty() && indent(first) > indent(previous) && !leads_on
+    let continues = first.trim_start().starts_with([
+        '.', '?', ')', ']', '}', '&', '|', '+', '-', '*', '/', '%', '=', ':', ',', '<', '>',
+    ]);
+    !first.trim().is_empty() && indent(first) > indent(previous) && !leads_on && !continues
 }
 
 /// Whether a line ends by opening a block (`{`, or `:` as in Python).
@@ -223,6 +228,9 @@ mod tests {
         assert_eq!(clean("    g();\n", &c), Some("    g();".to_owned()));
         let c = ctx("    let x = f(a,\n$0\n");
         assert_eq!(clean("        b);\n", &c), Some("        b);".to_owned()));
+        // A line that continues the one above (a method chain) is right too.
+        let c = ctx("fn f(v: &[u32]) -> u32 {\n    v\n$0\n        .sum()\n}\n");
+        assert_eq!(clean("        .iter()\n", &c), Some("        .iter()".to_owned()));
     }
 
     #[test]
