@@ -54,6 +54,22 @@ fn closing_stdin_ends_the_process_promptly() {
     );
 }
 
+/// Helix sends `exit` right behind `shutdown`, without waiting for its
+/// answer, and keeps the server's stdin open until the process is gone. The
+/// server must still end, with code 0, since `shutdown` came first.
+#[test]
+fn exit_right_behind_shutdown_ends_the_process_with_code_zero() {
+    let mut server = Server::start(ServerOptions::testing());
+    server.request_async("shutdown", serde_json::Value::Null);
+    server.notify("exit", serde_json::Value::Null);
+    let sent = Instant::now();
+    let Some(status) = server.wait_exit(Duration::from_secs(5)) else {
+        server.fail("the server still runs 5 s after `exit`, its stdin open");
+    };
+    eprintln!("exited {:.0} ms after `exit` with {status:?}", sent.elapsed().as_secs_f64() * 1e3);
+    assert_eq!(status.code(), Some(0), "exit status {status:?}");
+}
+
 /// `hearth --version` prints `hearth <semver>`, the workspace version.
 #[test]
 fn version_flag_prints_name_and_semver() {

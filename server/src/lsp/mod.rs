@@ -82,8 +82,13 @@ pub async fn serve_stdio(options: ServeOptions) -> bool {
     let (server_in, client_side_in) = tokio::io::duplex(1 << 16);
     let (server_out, client_side_out) = tokio::io::duplex(1 << 16);
     let (errors_tx, errors_rx) = tokio::sync::mpsc::unbounded_channel();
-    let mut input =
-        tokio::spawn(transport::pump_input(tokio::io::stdin(), client_side_in, errors_tx));
+    let shutdown_seen = Arc::new(AtomicBool::new(false));
+    let mut input = tokio::spawn(transport::pump_input(
+        tokio::io::stdin(),
+        client_side_in,
+        errors_tx,
+        shutdown_seen.clone(),
+    ));
     let output =
         tokio::spawn(transport::pump_output(client_side_out, tokio::io::stdout(), errors_rx));
     let (server_read, server_write) = (server_in, server_out);
@@ -95,8 +100,8 @@ pub async fn serve_stdio(options: ServeOptions) -> bool {
     tokio::select! {
         () = &mut serving => {}
         _ = &mut input => {
-            // The end of input: `exit` came just before it, or the editor is
-            // gone. tower-lsp would now wait for every request in flight,
+            // The end of input: `exit` came (the pump reads nothing after
+            // it), or the editor is gone. tower-lsp would now wait for every request in flight,
             // a generation of seconds included, for a client that will not
             // read the answers; dropping them cancels their model work.
             let _ = tokio::time::timeout(INPUT_CLOSED_GRACE, &mut serving).await;
@@ -106,7 +111,7 @@ pub async fn serve_stdio(options: ServeOptions) -> bool {
     drop(serving);
     input.abort();
     let _ = output.await;
-    shared_shutdown.load(Ordering::SeqCst)
+    shared_shutdown.load(Ordering::SeqCst) || shutdown_seen.load(Ordering::SeqCst)
 }
 
 fn build_service(options: ServeOptions) -> (LspService<Backend>, tower_lsp_server::ClientSocket) {

@@ -8,6 +8,11 @@
 //! The server's own output is passed through frame by frame, so the error
 //! answers are interleaved between whole frames and never inside one.
 
+use std::sync::{
+    Arc,
+    atomic::{AtomicBool, Ordering},
+};
+
 use serde_json::{Value, json};
 use tokio::{
     io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader},
@@ -151,6 +156,35 @@ pub(crate) fn check_body(body: Vec<u8>) -> Frame {
     }
 }
 
+/// The end of a session, as the client asks for it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Lifecycle {
+    /// The `shutdown` request.
+    Shutdown,
+    /// The `exit` notification.
+    Exit,
+}
+
+/// Whether a well-formed message is the `shutdown` request or the `exit`
+/// notification. Only small messages are decoded again to find out: neither
+/// has parameters.
+fn lifecycle_message(body: &[u8]) -> Option<Lifecycle> {
+    #[derive(serde::Deserialize)]
+    struct Message<'a> {
+        method: &'a str,
+        id: Option<serde::de::IgnoredAny>,
+    }
+    if body.len() > 256 {
+        return None;
+    }
+    let message = serde_json::from_slice::<Message<'_>>(body).ok()?;
+    match (message.method, message.id.is_some()) {
+        ("shutdown", true) => Some(Lifecycle::Shutdown),
+        ("exit", false) => Some(Lifecycle::Exit),
+        _ => None,
+    }
+}
+
 fn error_response(id: Value, code: i64, message: &str) -> Value {
     json!({ "jsonrpc": "2.0", "id": id, "error": { "code": code, "message": format!("Hearth: {message}") } })
 }
@@ -162,11 +196,15 @@ fn encode(body: &[u8]) -> Vec<u8> {
 }
 
 /// Forwards well-formed input frames to `to_server` and sends rejections to
-/// `errors`. Ends (closing `to_server`) at the end of input.
+/// `errors`. Ends (closing `to_server`) at the end of input or after the
+/// `exit` notification. Sets `shutdown_seen` when it forwards a `shutdown`
+/// request: `exit` may follow so closely that the server stops before its
+/// handler runs, and the exit code must still say the client asked.
 pub(crate) async fn pump_input<R, W>(
     input: R,
     mut to_server: W,
     errors: mpsc::UnboundedSender<Value>,
+    shutdown_seen: Arc<AtomicBool>,
 ) where
     R: AsyncRead + Unpin,
     W: AsyncWrite + Unpin,
@@ -179,6 +217,17 @@ pub(crate) async fn pump_input<R, W>(
                     || to_server.flush().await.is_err()
                 {
                     break;
+                }
+                // Nothing after `exit` counts, and the server must now stop
+                // even if the client keeps its end open while it waits for
+                // the process (Helix): input ends here, as at end of input.
+                match lifecycle_message(&body) {
+                    Some(Lifecycle::Shutdown) => shutdown_seen.store(true, Ordering::SeqCst),
+                    Some(Lifecycle::Exit) => {
+                        tracing::debug!("exit notification: no more input is read");
+                        break;
+                    }
+                    None => {}
                 }
             }
             Ok(Some(Frame::Reject(response))) => {
@@ -320,5 +369,36 @@ mod tests {
         assert!(matches!(read_frame(&mut reader).await.unwrap(), Some(Frame::Reject(_))));
         assert!(matches!(read_frame(&mut reader).await.unwrap(), Some(Frame::Message(_))));
         assert_eq!(read_frame(&mut reader).await.unwrap(), None);
+    }
+
+    #[tokio::test]
+    async fn input_ends_after_the_exit_notification() {
+        let frames: Vec<u8> = [
+            r#"{"jsonrpc":"2.0","id":5,"method":"shutdown"}"#,
+            r#"{"jsonrpc":"2.0","method":"exit"}"#,
+            r#"{"jsonrpc":"2.0","method":"initialized"}"#,
+        ]
+        .iter()
+        .flat_map(|it| encode(it.as_bytes()))
+        .collect();
+        // The client keeps its end open: the input never ends by itself.
+        let (mut client, input) = tokio::io::duplex(1024);
+        client.write_all(&frames).await.unwrap();
+        let (server_side, mut server) = tokio::io::duplex(1024);
+        let (errors, _) = mpsc::unbounded_channel();
+        let shutdown_seen = Arc::new(AtomicBool::new(false));
+        let pumped = tokio::time::timeout(
+            std::time::Duration::from_secs(5),
+            pump_input(input, server_side, errors, shutdown_seen.clone()),
+        );
+        pumped.await.expect("the pump stops after `exit`");
+        assert!(shutdown_seen.load(Ordering::SeqCst));
+        let mut forwarded = Vec::new();
+        server.read_to_end(&mut forwarded).await.unwrap();
+        let forwarded = String::from_utf8(forwarded).unwrap();
+        assert!(forwarded.contains("\"shutdown\"") && forwarded.contains("\"exit\""));
+        assert!(!forwarded.contains("initialized"), "read past `exit`: {forwarded}");
+        // A request named `exit` is not the notification.
+        assert_eq!(lifecycle_message(br#"{"jsonrpc":"2.0","id":1,"method":"exit"}"#), None);
     }
 }
