@@ -18,12 +18,9 @@ impl Dist {
     /// The distribution of `latencies`; `None` when there are none.
     pub fn of(latencies: impl IntoIterator<Item = Duration>) -> Option<Dist> {
         let mut ms: Vec<f64> = latencies.into_iter().map(|it| it.as_secs_f64() * 1000.0).collect();
-        if ms.is_empty() {
-            return None;
-        }
         ms.sort_by(f64::total_cmp);
-        let rank = |p: f64| ms[((p * ms.len() as f64).ceil() as usize).clamp(1, ms.len()) - 1];
-        Some(Dist { n: ms.len(), p50: rank(0.50), p95: rank(0.95), max: ms[ms.len() - 1] })
+        let rank = |p: f64| hearth_tests::stats::percentile(&ms, p);
+        Some(Dist { n: ms.len(), p50: rank(50.0)?, p95: rank(95.0)?, max: *ms.last()? })
     }
 
     /// One line for a report: the count right-aligned in `count_width`

@@ -16,7 +16,8 @@
 //! - [`fixtures`]: the sources the code action tests and bench resolve
 //!   actions on;
 //! - [`process`]: what `/proc` says about the server process (memory,
-//!   threads, CPU time), for the load and fault tests.
+//!   threads, CPU time), for the load and fault tests;
+//! - [`stats`]: percentiles, for the tests' and benchmarks' reports.
 
 pub mod binary;
 pub mod client;
@@ -25,6 +26,7 @@ pub mod fixtures;
 pub mod model;
 pub mod process;
 pub mod rng;
+pub mod stats;
 pub mod text;
 
 pub use client::{RpcError, Server, ServerOptions, codes};

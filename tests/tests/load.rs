@@ -179,11 +179,7 @@ fn edit_another<'a>(
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
-    sorted[rank.clamp(1, sorted.len()) - 1]
+    hearth_tests::stats::percentile(sorted, p).unwrap_or_default()
 }
 
 fn ms(duration: Duration) -> f64 {
