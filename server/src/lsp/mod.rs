@@ -69,6 +69,9 @@ pub struct ServeOptions {
 /// model must never keep `didChange` from being read.
 const CONCURRENCY_LEVEL: usize = 256;
 
+/// How long `shutdown` waits for the engine to stop before it answers.
+const ENGINE_STOP_WAIT: std::time::Duration = std::time::Duration::from_millis(500);
+
 /// How long requests in flight may still finish after the input ends.
 const INPUT_CLOSED_GRACE: std::time::Duration = std::time::Duration::from_millis(100);
 
@@ -82,15 +85,19 @@ pub async fn serve_stdio(options: ServeOptions) -> bool {
     let (server_in, client_side_in) = tokio::io::duplex(1 << 16);
     let (server_out, client_side_out) = tokio::io::duplex(1 << 16);
     let (errors_tx, errors_rx) = tokio::sync::mpsc::unbounded_channel();
-    let shutdown_seen = Arc::new(AtomicBool::new(false));
+    let session_end = Arc::new(transport::SessionEnd::default());
     let mut input = tokio::spawn(transport::pump_input(
         tokio::io::stdin(),
         client_side_in,
         errors_tx,
-        shutdown_seen.clone(),
+        session_end.clone(),
     ));
-    let output =
-        tokio::spawn(transport::pump_output(client_side_out, tokio::io::stdout(), errors_rx));
+    let output = tokio::spawn(transport::pump_output(
+        client_side_out,
+        tokio::io::stdout(),
+        errors_rx,
+        session_end.clone(),
+    ));
     let (server_read, server_write) = (server_in, server_out);
     let mut serving = Box::pin(
         Server::new(server_read, server_write, socket)
@@ -111,7 +118,7 @@ pub async fn serve_stdio(options: ServeOptions) -> bool {
     drop(serving);
     input.abort();
     let _ = output.await;
-    shared_shutdown.load(Ordering::SeqCst) || shutdown_seen.load(Ordering::SeqCst)
+    shared_shutdown.load(Ordering::SeqCst) || session_end.shutdown_requested()
 }
 
 fn build_service(options: ServeOptions) -> (LspService<Backend>, tower_lsp_server::ClientSocket) {
@@ -335,8 +342,14 @@ impl LanguageServer for Backend {
         self.shared.shutdown_requested.store(true, Ordering::SeqCst);
         let engine = self.shared.engine.lock().take();
         if let Some(engine) = engine {
-            // Free the model's memory before answering, off the async threads.
-            let _ = tokio::task::spawn_blocking(move || engine.shutdown()).await;
+            // Free the model's memory before answering, off the async
+            // threads, but answer within half a second: the engine stops
+            // after its current job, which may be a long generation, and the
+            // client may be about to send `exit`.
+            let stopping = tokio::task::spawn_blocking(move || engine.shutdown());
+            if tokio::time::timeout(ENGINE_STOP_WAIT, stopping).await.is_err() {
+                tracing::info!("answering `shutdown` while the engine finishes its job");
+            }
         }
         Ok(())
     }

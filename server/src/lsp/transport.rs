@@ -157,13 +157,76 @@ pub(crate) fn check_body(body: Vec<u8>) -> Frame {
 }
 
 /// The end of a session, as the client asks for it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 enum Lifecycle {
-    /// The `shutdown` request.
-    Shutdown,
+    /// The `shutdown` request, with its id.
+    Shutdown(Value),
     /// The `exit` notification.
     Exit,
 }
+
+/// What the input and output pumps share about the end of the session.
+///
+/// tower-lsp-server cancels every request in flight when `exit` arrives, the
+/// `shutdown` request included, and Helix sends `exit` right behind
+/// `shutdown`: it would get "Canceled" for an answer, and then hang. So the
+/// input pump holds `exit` back until the output pump has written the answer
+/// to `shutdown` (for a moment at most).
+#[derive(Default)]
+pub(crate) struct SessionEnd {
+    /// The id of the `shutdown` request forwarded to the server.
+    shutdown_id: parking_lot::Mutex<Option<Value>>,
+    /// Set when the answer to `shutdown` has been written.
+    answered: tokio::sync::Notify,
+    answered_flag: AtomicBool,
+}
+
+impl SessionEnd {
+    /// Whether the client sent `shutdown` (the server forwarded it): the
+    /// process then exits with code 0, even if `exit` stopped the server
+    /// before the request's handler ran.
+    pub(crate) fn shutdown_requested(&self) -> bool {
+        self.shutdown_id.lock().is_some()
+    }
+
+    /// Whether a message the server writes is the answer to `shutdown`.
+    fn answers_shutdown(&self, body: &[u8]) -> bool {
+        #[derive(serde::Deserialize)]
+        struct Response {
+            id: Value,
+            method: Option<serde::de::IgnoredAny>,
+        }
+        let Some(shutdown_id) = self.shutdown_id.lock().clone() else { return false };
+        body.len() <= 256
+            && serde_json::from_slice::<Response>(body)
+                .is_ok_and(|it| it.method.is_none() && it.id == shutdown_id)
+    }
+
+    /// Notes that the answer to `shutdown` has been written.
+    fn mark_answered(&self) {
+        self.answered_flag.store(true, Ordering::SeqCst);
+        self.answered.notify_waiters();
+    }
+
+    /// Waits until `shutdown` has been answered, for `limit` at most.
+    async fn wait_answered(&self, limit: std::time::Duration) {
+        let waited = tokio::time::timeout(limit, async {
+            loop {
+                let notified = self.answered.notified();
+                if self.answered_flag.load(Ordering::SeqCst) {
+                    return;
+                }
+                notified.await;
+            }
+        });
+        if waited.await.is_err() {
+            tracing::warn!("`shutdown` is still unanswered; passing `exit` on");
+        }
+    }
+}
+
+/// How long `exit` waits for the answer to `shutdown`.
+const SHUTDOWN_ANSWER_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// Whether a well-formed message is the `shutdown` request or the `exit`
 /// notification. Only small messages are decoded again to find out: neither
@@ -172,15 +235,15 @@ fn lifecycle_message(body: &[u8]) -> Option<Lifecycle> {
     #[derive(serde::Deserialize)]
     struct Message<'a> {
         method: &'a str,
-        id: Option<serde::de::IgnoredAny>,
+        id: Option<Value>,
     }
     if body.len() > 256 {
         return None;
     }
     let message = serde_json::from_slice::<Message<'_>>(body).ok()?;
-    match (message.method, message.id.is_some()) {
-        ("shutdown", true) => Some(Lifecycle::Shutdown),
-        ("exit", false) => Some(Lifecycle::Exit),
+    match (message.method, message.id) {
+        ("shutdown", Some(id)) => Some(Lifecycle::Shutdown(id)),
+        ("exit", None) => Some(Lifecycle::Exit),
         _ => None,
     }
 }
@@ -197,14 +260,13 @@ fn encode(body: &[u8]) -> Vec<u8> {
 
 /// Forwards well-formed input frames to `to_server` and sends rejections to
 /// `errors`. Ends (closing `to_server`) at the end of input or after the
-/// `exit` notification. Sets `shutdown_seen` when it forwards a `shutdown`
-/// request: `exit` may follow so closely that the server stops before its
-/// handler runs, and the exit code must still say the client asked.
+/// `exit` notification, which it holds back until `shutdown` is answered
+/// (see [`SessionEnd`]).
 pub(crate) async fn pump_input<R, W>(
     input: R,
     mut to_server: W,
     errors: mpsc::UnboundedSender<Value>,
-    shutdown_seen: Arc<AtomicBool>,
+    session_end: Arc<SessionEnd>,
 ) where
     R: AsyncRead + Unpin,
     W: AsyncWrite + Unpin,
@@ -213,6 +275,16 @@ pub(crate) async fn pump_input<R, W>(
     loop {
         match read_frame(&mut input).await {
             Ok(Some(Frame::Message(body))) => {
+                let lifecycle = lifecycle_message(&body);
+                match &lifecycle {
+                    Some(Lifecycle::Shutdown(id)) => {
+                        *session_end.shutdown_id.lock() = Some(id.clone());
+                    }
+                    Some(Lifecycle::Exit) if session_end.shutdown_requested() => {
+                        session_end.wait_answered(SHUTDOWN_ANSWER_WAIT).await;
+                    }
+                    _ => {}
+                }
                 if to_server.write_all(&encode(&body)).await.is_err()
                     || to_server.flush().await.is_err()
                 {
@@ -221,13 +293,9 @@ pub(crate) async fn pump_input<R, W>(
                 // Nothing after `exit` counts, and the server must now stop
                 // even if the client keeps its end open while it waits for
                 // the process (Helix): input ends here, as at end of input.
-                match lifecycle_message(&body) {
-                    Some(Lifecycle::Shutdown) => shutdown_seen.store(true, Ordering::SeqCst),
-                    Some(Lifecycle::Exit) => {
-                        tracing::debug!("exit notification: no more input is read");
-                        break;
-                    }
-                    None => {}
+                if lifecycle == Some(Lifecycle::Exit) {
+                    tracing::debug!("exit notification: no more input is read");
+                    break;
                 }
             }
             Ok(Some(Frame::Reject(response))) => {
@@ -256,15 +324,20 @@ pub(crate) async fn pump_output<R, W>(
     from_server: R,
     mut output: W,
     mut errors: mpsc::UnboundedReceiver<Value>,
+    session_end: Arc<SessionEnd>,
 ) where
     R: AsyncRead + Unpin,
     W: AsyncWrite + Unpin,
 {
     let mut from_server = BufReader::new(from_server);
     loop {
+        let mut answers_shutdown = false;
         let frame = tokio::select! {
             frame = read_frame(&mut from_server) => match frame {
-                Ok(Some(Frame::Message(body))) => encode(&body),
+                Ok(Some(Frame::Message(body))) => {
+                    answers_shutdown = session_end.answers_shutdown(&body);
+                    encode(&body)
+                }
                 Ok(Some(Frame::Reject(response))) => {
                     tracing::error!("the server wrote a malformed frame: {response}");
                     continue;
@@ -275,6 +348,9 @@ pub(crate) async fn pump_output<R, W>(
         };
         if output.write_all(&frame).await.is_err() || output.flush().await.is_err() {
             break;
+        }
+        if answers_shutdown {
+            session_end.mark_answered();
         }
     }
     // Rejections queued after the server stopped still get their answer.
@@ -386,13 +462,14 @@ mod tests {
         client.write_all(&frames).await.unwrap();
         let (server_side, mut server) = tokio::io::duplex(1024);
         let (errors, _) = mpsc::unbounded_channel();
-        let shutdown_seen = Arc::new(AtomicBool::new(false));
+        let session_end = Arc::new(SessionEnd::default());
+        // Nobody answers `shutdown` here: `exit` goes on after the wait.
         let pumped = tokio::time::timeout(
             std::time::Duration::from_secs(5),
-            pump_input(input, server_side, errors, shutdown_seen.clone()),
+            pump_input(input, server_side, errors, session_end.clone()),
         );
         pumped.await.expect("the pump stops after `exit`");
-        assert!(shutdown_seen.load(Ordering::SeqCst));
+        assert!(session_end.shutdown_requested());
         let mut forwarded = Vec::new();
         server.read_to_end(&mut forwarded).await.unwrap();
         let forwarded = String::from_utf8(forwarded).unwrap();
@@ -400,5 +477,24 @@ mod tests {
         assert!(!forwarded.contains("initialized"), "read past `exit`: {forwarded}");
         // A request named `exit` is not the notification.
         assert_eq!(lifecycle_message(br#"{"jsonrpc":"2.0","id":1,"method":"exit"}"#), None);
+        // The answer to `shutdown` is recognised by its id.
+        assert!(session_end.answers_shutdown(br#"{"jsonrpc":"2.0","result":null,"id":5}"#));
+        assert!(!session_end.answers_shutdown(br#"{"jsonrpc":"2.0","result":null,"id":6}"#));
+    }
+
+    #[tokio::test]
+    async fn exit_waits_for_the_answer_to_shutdown() {
+        let session_end = Arc::new(SessionEnd::default());
+        *session_end.shutdown_id.lock() = Some(json!(5));
+        let answered_at = std::time::Instant::now() + std::time::Duration::from_millis(100);
+        let waiter = session_end.clone();
+        let waiting = tokio::spawn(async move {
+            waiter.wait_answered(std::time::Duration::from_secs(5)).await;
+            std::time::Instant::now()
+        });
+        tokio::time::sleep_until(answered_at.into()).await;
+        session_end.mark_answered();
+        let woke = waiting.await.unwrap();
+        assert!(woke >= answered_at && woke < answered_at + std::time::Duration::from_secs(2));
     }
 }
