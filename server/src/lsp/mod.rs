@@ -79,7 +79,6 @@ const INPUT_CLOSED_GRACE: std::time::Duration = std::time::Duration::from_millis
 /// `shutdown` came first, which decides the exit code.
 pub async fn serve_stdio(options: ServeOptions) -> bool {
     let (service, socket) = build_service(options);
-    let shared_shutdown = service.inner().shared.shutdown_requested.clone();
     // The server reads and writes through pipes; `transport` stands between
     // them and stdio and answers malformed messages itself.
     let (server_in, client_side_in) = tokio::io::duplex(1 << 16);
@@ -108,9 +107,10 @@ pub async fn serve_stdio(options: ServeOptions) -> bool {
         () = &mut serving => {}
         _ = &mut input => {
             // The end of input: `exit` came (the pump reads nothing after
-            // it), or the editor is gone. tower-lsp would now wait for every request in flight,
-            // a generation of seconds included, for a client that will not
-            // read the answers; dropping them cancels their model work.
+            // it), or the editor is gone. tower-lsp would now wait for every
+            // request in flight, a generation of seconds included, for a
+            // client that will not read the answers; dropping them cancels
+            // their model work.
             let _ = tokio::time::timeout(INPUT_CLOSED_GRACE, &mut serving).await;
         }
     }
@@ -118,7 +118,9 @@ pub async fn serve_stdio(options: ServeOptions) -> bool {
     drop(serving);
     input.abort();
     let _ = output.await;
-    shared_shutdown.load(Ordering::SeqCst) || session_end.shutdown_requested()
+    // Every `shutdown` the server handled came through the transport, which
+    // also counts one that `exit` cut short before its handler ran.
+    session_end.shutdown_requested()
 }
 
 fn build_service(options: ServeOptions) -> (LspService<Backend>, tower_lsp_server::ClientSocket) {
@@ -143,7 +145,9 @@ pub(crate) struct Shared {
     completer: tokio::sync::watch::Sender<CompleterState>,
     /// The settings the current engine was started with.
     loaded_config: Mutex<Option<crate::engine::EngineConfig>>,
-    shutdown_requested: Arc<AtomicBool>,
+    /// Set by `shutdown`: the workspace scan stops. (The exit code comes
+    /// from the transport, which sees every `shutdown`.)
+    shutdown_requested: AtomicBool,
     /// Definitions in the workspace's files, for cross-file context: filled
     /// by a scan after `initialized` and kept current by document edits.
     related: Mutex<DefinitionIndex>,
@@ -187,7 +191,7 @@ impl Backend {
             engine: Mutex::new(None),
             completer: tokio::sync::watch::Sender::new(CompleterState::Unavailable),
             loaded_config: Mutex::new(None),
-            shutdown_requested: Arc::new(AtomicBool::new(false)),
+            shutdown_requested: AtomicBool::new(false),
             related: Mutex::new(DefinitionIndex::default()),
             running_actions: actions::RunningActions::default(),
             // The model starts loading once the client has sent `initialized`.

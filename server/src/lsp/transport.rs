@@ -8,15 +8,12 @@
 //! The server's own output is passed through frame by frame, so the error
 //! answers are interleaved between whole frames and never inside one.
 
-use std::sync::{
-    Arc,
-    atomic::{AtomicBool, Ordering},
-};
+use std::sync::Arc;
 
 use serde_json::{Value, json};
 use tokio::{
     io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader},
-    sync::mpsc,
+    sync::{mpsc, watch},
 };
 use tower_lsp_server::jsonrpc;
 
@@ -172,13 +169,20 @@ enum Lifecycle {
 /// `shutdown`: it would get "Canceled" for an answer, and then hang. So the
 /// input pump holds `exit` back until the output pump has written the answer
 /// to `shutdown` (for a moment at most).
-#[derive(Default)]
 pub(crate) struct SessionEnd {
     /// The id of the `shutdown` request forwarded to the server.
     shutdown_id: parking_lot::Mutex<Option<Value>>,
-    /// Set when the answer to `shutdown` has been written.
-    answered: tokio::sync::Notify,
-    answered_flag: AtomicBool,
+    /// Whether the answer to `shutdown` has been written.
+    answered: watch::Sender<bool>,
+}
+
+impl Default for SessionEnd {
+    fn default() -> Self {
+        SessionEnd {
+            shutdown_id: parking_lot::Mutex::new(None),
+            answered: watch::Sender::new(false),
+        }
+    }
 }
 
 impl SessionEnd {
@@ -204,22 +208,13 @@ impl SessionEnd {
 
     /// Notes that the answer to `shutdown` has been written.
     fn mark_answered(&self) {
-        self.answered_flag.store(true, Ordering::SeqCst);
-        self.answered.notify_waiters();
+        self.answered.send_replace(true);
     }
 
     /// Waits until `shutdown` has been answered, for `limit` at most.
     async fn wait_answered(&self, limit: std::time::Duration) {
-        let waited = tokio::time::timeout(limit, async {
-            loop {
-                let notified = self.answered.notified();
-                if self.answered_flag.load(Ordering::SeqCst) {
-                    return;
-                }
-                notified.await;
-            }
-        });
-        if waited.await.is_err() {
+        let mut answered = self.answered.subscribe();
+        if tokio::time::timeout(limit, answered.wait_for(|it| *it)).await.is_err() {
             tracing::warn!("`shutdown` is still unanswered; passing `exit` on");
         }
     }
