@@ -8,7 +8,7 @@ pub fn clean(raw: &str, ctx: &FimContext) -> Option<String> {
     // With only indentation typed, the prompt's middle was empty and the
     // model wrote the indentation itself; what is typed must not repeat.
     let raw = if ctx.middle.trim().is_empty() {
-        let first_indent = raw.len() - raw.trim_start_matches([' ', '\t']).len();
+        let first_indent = indent(raw);
         match raw.strip_prefix(ctx.middle.as_str()) {
             // The model indented its first line deeper than the editor did.
             // The editor's indentation is the one the user typed on (after
@@ -43,7 +43,7 @@ pub fn clean(raw: &str, ctx: &FimContext) -> Option<String> {
     // On a line of its own, a first line that repeats the line above is the
     // model copying, not continuing: real code almost never has the same
     // line twice in a row (6 in 18,880 lines of the public cases).
-    let line_above = ctx.middle.trim().is_empty().then(|| line_above(ctx)).flatten();
+    let line_above = ctx.middle.trim().is_empty().then(|| line_above(ctx)).flatten().map(str::trim);
     // So is a long first line found inside the line above (the end of a
     // docstring's sentence written again): 4 in 8,338 lines of 16
     // characters or more.
@@ -83,10 +83,7 @@ pub fn clean(raw: &str, ctx: &FimContext) -> Option<String> {
 /// than that line's means the editor did not indent, and the model's deeper
 /// first line is right.)
 fn editor_indented(ctx: &FimContext) -> bool {
-    let indent = |line: &str| line.len() - line.trim_start_matches([' ', '\t']).len();
-    let Some(previous) = ctx.prefix.lines().rev().find(|line| !line.trim().is_empty()) else {
-        return true;
-    };
+    let Some(previous) = line_above(ctx) else { return true };
     let opens = ['{', ':', '(', '['].iter().any(|it| previous.trim_end().ends_with(*it));
     indent(&ctx.middle) > indent(previous) || !opens
 }
@@ -97,11 +94,8 @@ fn editor_indented(ctx: &FimContext) -> bool {
 /// the first line does not continue it either (`.iter()` in a method chain,
 /// `&& b`, `?`).
 fn indented_without_cause(raw: &str, ctx: &FimContext) -> bool {
-    let indent = |line: &str| line.len() - line.trim_start_matches([' ', '\t']).len();
     let first = raw.lines().next().unwrap_or_default();
-    let Some(previous) = ctx.prefix.lines().rev().find(|line| !line.trim().is_empty()) else {
-        return false;
-    };
+    let Some(previous) = line_above(ctx) else { return false };
     let leads_on = previous.trim_end().ends_with([
         '{', '(', '[', ':', ',', '=', '+', '-', '*', '/', '%', '&', '|', '\\', '.', '>', '?',
     ]);
@@ -117,9 +111,14 @@ fn opens_block(line: &str) -> bool {
     line.ends_with('{') || line.ends_with(':')
 }
 
-/// The last non-blank line before the cursor's line, trimmed.
+/// The last non-blank line before the cursor's line.
 fn line_above(ctx: &FimContext) -> Option<&str> {
-    ctx.prefix.lines().rev().map(str::trim).find(|line| !line.is_empty())
+    ctx.prefix.lines().rev().find(|line| !line.trim().is_empty())
+}
+
+/// The width of a line's leading blanks, in bytes.
+fn indent(line: &str) -> usize {
+    line.len() - line.trim_start_matches([' ', '\t']).len()
 }
 
 /// Whether a line says enough that repeating it is copying: 8 characters or
@@ -151,7 +150,7 @@ fn cut_at_chatter<'a>(raw: &'a str, line_above: Option<&str>) -> &'a str {
 /// (the typed indentation and whatever the model added to it) ends it.
 fn cut_at_dedent(raw: &str, typed: &str) -> String {
     let first = raw.lines().next().unwrap_or_default();
-    let added = first.len() - first.trim_start_matches([' ', '\t']).len();
+    let added = indent(first);
     let base_indent = typed.len() - typed.trim_start().len() + added;
     let mut kept: Vec<&str> = Vec::new();
     for (i, line) in raw.lines().enumerate() {
