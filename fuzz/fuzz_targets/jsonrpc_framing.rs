@@ -69,7 +69,7 @@ async fn check(data: &[u8]) {
         assert!(now < remaining, "a frame consumed no input");
         remaining = now;
         match frame {
-            Frame::Message(body) => check_message(&body).await,
+            Frame::Message(message) => check_message(&message.body).await,
             Frame::Reject(response) => check_rejection(&response),
         }
     }
@@ -105,7 +105,7 @@ async fn check_message(body: &[u8]) {
     framed.extend_from_slice(body);
     let mut again = BufReader::new(framed.as_slice());
     match read_frame(&mut again).await {
-        Ok(Some(Frame::Message(same))) => assert_eq!(same, body),
+        Ok(Some(Frame::Message(same))) => assert_eq!(same.body, body),
         other => panic!("a re-framed message reads back as {other:?}"),
     }
 

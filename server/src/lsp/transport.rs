@@ -24,9 +24,17 @@ const MAX_MESSAGE_BYTES: usize = 256 * 1024 * 1024;
 #[derive(Debug, PartialEq)]
 pub enum Frame {
     /// A well-formed message, to pass on.
-    Message(Vec<u8>),
+    Message(Message),
     /// A malformed one, with the error response to send back.
     Reject(Value),
+}
+
+/// A well-formed message and whether it ends the session, found while it
+/// was checked (its JSON is not read again for that).
+#[derive(Debug, PartialEq)]
+pub struct Message {
+    pub body: Vec<u8>,
+    lifecycle: Option<Lifecycle>,
 }
 
 /// Reads one frame. `Ok(None)` at the end of input.
@@ -131,8 +139,16 @@ pub(crate) fn check_body(body: Vec<u8>) -> Frame {
         Some(_) if object.contains_key("result") || object.contains_key("error") => {
             reject("a request must not have \"result\" or \"error\"")
         }
-        Some(Value::String(_)) => match decodes(false) {
-            None => Frame::Message(body),
+        Some(Value::String(method)) => match decodes(false) {
+            None => {
+                // With an id, even null, tower-lsp-server reads a request.
+                let lifecycle = match (method.as_str(), object.get("id")) {
+                    ("shutdown", Some(id)) => Some(Lifecycle::Shutdown(id.clone())),
+                    ("exit", None) => Some(Lifecycle::Exit),
+                    _ => None,
+                };
+                Frame::Message(Message { body, lifecycle })
+            }
             Some(reason) => reject(&reason),
         },
         Some(_) => reject("\"method\" must be a string"),
@@ -146,7 +162,7 @@ pub(crate) fn check_body(body: Vec<u8>) -> Frame {
                 return reject("not a request, notification or response");
             }
             match decodes(true) {
-                None => Frame::Message(body),
+                None => Frame::Message(Message { body, lifecycle: None }),
                 Some(reason) => reject(&reason),
             }
         }
@@ -223,26 +239,6 @@ impl SessionEnd {
 /// How long `exit` waits for the answer to `shutdown`.
 const SHUTDOWN_ANSWER_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
 
-/// Whether a well-formed message is the `shutdown` request or the `exit`
-/// notification. Only small messages are decoded again to find out: neither
-/// has parameters.
-fn lifecycle_message(body: &[u8]) -> Option<Lifecycle> {
-    #[derive(serde::Deserialize)]
-    struct Message<'a> {
-        method: &'a str,
-        id: Option<Value>,
-    }
-    if body.len() > 256 {
-        return None;
-    }
-    let message = serde_json::from_slice::<Message<'_>>(body).ok()?;
-    match (message.method, message.id) {
-        ("shutdown", Some(id)) => Some(Lifecycle::Shutdown(id)),
-        ("exit", None) => Some(Lifecycle::Exit),
-        _ => None,
-    }
-}
-
 fn error_response(id: Value, code: i64, message: &str) -> Value {
     json!({ "jsonrpc": "2.0", "id": id, "error": { "code": code, "message": format!("Hearth: {message}") } })
 }
@@ -269,8 +265,7 @@ pub(crate) async fn pump_input<R, W>(
     let mut input = BufReader::new(input);
     loop {
         match read_frame(&mut input).await {
-            Ok(Some(Frame::Message(body))) => {
-                let lifecycle = lifecycle_message(&body);
+            Ok(Some(Frame::Message(Message { body, lifecycle }))) => {
                 match &lifecycle {
                     Some(Lifecycle::Shutdown(id)) => {
                         *session_end.shutdown_id.lock() = Some(id.clone());
@@ -329,9 +324,9 @@ pub(crate) async fn pump_output<R, W>(
         let mut answers_shutdown = false;
         let frame = tokio::select! {
             frame = read_frame(&mut from_server) => match frame {
-                Ok(Some(Frame::Message(body))) => {
-                    answers_shutdown = session_end.answers_shutdown(&body);
-                    encode(&body)
+                Ok(Some(Frame::Message(message))) => {
+                    answers_shutdown = session_end.answers_shutdown(&message.body);
+                    encode(&message.body)
                 }
                 Ok(Some(Frame::Reject(response))) => {
                     tracing::error!("the server wrote a malformed frame: {response}");
@@ -471,7 +466,12 @@ mod tests {
         assert!(forwarded.contains("\"shutdown\"") && forwarded.contains("\"exit\""));
         assert!(!forwarded.contains("initialized"), "read past `exit`: {forwarded}");
         // A request named `exit` is not the notification.
-        assert_eq!(lifecycle_message(br#"{"jsonrpc":"2.0","id":1,"method":"exit"}"#), None);
+        let Frame::Message(exit) =
+            check_body(br#"{"jsonrpc":"2.0","id":1,"method":"exit"}"#.to_vec())
+        else {
+            panic!("a well-formed request")
+        };
+        assert_eq!(exit.lifecycle, None);
         // The answer to `shutdown` is recognised by its id.
         assert!(session_end.answers_shutdown(br#"{"jsonrpc":"2.0","result":null,"id":5}"#));
         assert!(!session_end.answers_shutdown(br#"{"jsonrpc":"2.0","result":null,"id":6}"#));
