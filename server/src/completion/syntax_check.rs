@@ -5,7 +5,8 @@
 //! add ERROR or MISSING nodes to it. A multi-line suggestion that does is cut
 //! back, line by line, to its longest clean beginning; failing that, to its
 //! longest beginning that is clean once the brackets it leaves open are
-//! closed (a block cut short by the token limit). Parsing the whole
+//! closed (a block cut short by the token limit), and those closing lines
+//! are added to it. Parsing the whole
 //! document (not a window around the cursor) matters: a window that starts
 //! inside a docstring or a string would parse code as text and text as code.
 //! A check that runs out of time (see [`CHECK_BUDGET`]) lets the suggestion
@@ -82,17 +83,21 @@ pub fn keep_syntax_clean(
     }
     // No beginning is clean as it stands. A suggestion cut short by its
     // limits inside a block (`for edge in edges {` and part of its body) is
-    // judged with the brackets it leaves open closed: the user writes the
-    // rest. Its lines must be clean otherwise.
+    // offered with the brackets it leaves open closed, each on a line of its
+    // own under the line that opened it, so that accepting it leaves the
+    // file whole. Its lines must be clean otherwise.
+    let cursor_indent = before.rsplit('\n').next().unwrap_or_default();
+    let cursor_indent = &cursor_indent[..cursor_indent.len() - cursor_indent.trim_start().len()];
     for keep in (1..=lines.len()).rev() {
         let candidate = lines[..keep].concat();
         let candidate = candidate.trim_end_matches('\n');
-        let closers = unclosed_brackets(candidate);
-        if closers.is_empty() {
+        let closing = closing_lines(candidate, cursor_indent);
+        if closing.is_empty() {
             continue;
         }
-        match clean(&format!("{candidate}\n{closers}")) {
-            Some(true) => return Some(candidate.to_owned()),
+        let closed = format!("{candidate}{closing}");
+        match clean(&closed) {
+            Some(true) => return Some(closed),
             Some(false) => {}
             None => return Some(suggestion.to_owned()),
         }
@@ -100,15 +105,49 @@ pub fn keep_syntax_clean(
     None
 }
 
-/// The closing brackets, innermost first, for the brackets `text` opens and
-/// does not close. Brackets inside quotes are skipped (roughly: quotes are
-/// not balanced across lines in code worth checking). Empty when `text`
-/// closes more than it opens: that is for the parse to judge.
-fn unclosed_brackets(text: &str) -> String {
-    let mut open = Vec::new();
+/// The ERROR and MISSING nodes in `text`, and in `text` with `suggestion`
+/// inserted at byte `cursor`, for measuring what suggestions do to the
+/// syntax (`benches/examples/syntax_breaks.rs`); `None` when a parse runs
+/// out of time or `cursor` is not a character boundary.
+pub fn errors_without_and_with(
+    lang: Lang,
+    text: &str,
+    cursor: usize,
+    suggestion: &str,
+) -> Option<(usize, usize)> {
+    let deadline = Instant::now() + CHECK_BUDGET;
+    let mut parser = Parser::new();
+    parser.set_language(&lang.ts_language()).ok()?;
+    let tree = parse_until(&mut parser, &mut str_reader(text), None, deadline)?;
+    let (before, after) = (text.get(..cursor)?, text.get(cursor..)?);
+    let with = errors_with(&mut parser, &tree, before, after, suggestion, deadline)?;
+    Some((count_errors(tree.root_node()), with))
+}
+
+/// Lines that close the brackets `text` opens and does not close, innermost
+/// first: the brackets opened on one line are closed together on a line
+/// indented as that one (`cursor_indent` is the indentation before `text`'s
+/// first line). Brackets inside quotes are skipped (roughly: quotes are not
+/// balanced across lines in code worth checking). Empty when `text` closes
+/// more than it opens: that is for the parse to judge.
+fn closing_lines(text: &str, cursor_indent: &str) -> String {
+    let indents: Vec<String> = text
+        .split('\n')
+        .enumerate()
+        .map(|(i, line)| {
+            let own = &line[..line.len() - line.trim_start_matches([' ', '\t']).len()];
+            if i == 0 { format!("{cursor_indent}{own}") } else { own.to_owned() }
+        })
+        .collect();
+    // Each open bracket's closer and the line it was opened on.
+    let mut open: Vec<(char, usize)> = Vec::new();
+    let mut line = 0;
     let mut quote: Option<char> = None;
     let mut escaped = false;
     for ch in text.chars() {
+        if ch == '\n' {
+            line += 1;
+        }
         if let Some(q) = quote {
             if escaped {
                 escaped = false;
@@ -121,14 +160,24 @@ fn unclosed_brackets(text: &str) -> String {
         }
         match ch {
             '"' | '\'' | '`' => quote = Some(ch),
-            '(' => open.push(')'),
-            '[' => open.push(']'),
-            '{' => open.push('}'),
-            ')' | ']' | '}' if open.pop() != Some(ch) => return String::new(),
+            '(' => open.push((')', line)),
+            '[' => open.push((']', line)),
+            '{' => open.push(('}', line)),
+            ')' | ']' | '}' if open.pop().map(|it| it.0) != Some(ch) => return String::new(),
             _ => {}
         }
     }
-    open.iter().rev().collect()
+    let mut closing = String::new();
+    let mut last_line = None;
+    for (closer, line) in open.into_iter().rev() {
+        if last_line != Some(line) {
+            closing.push('\n');
+            closing.push_str(&indents[line]);
+            last_line = Some(line);
+        }
+        closing.push(closer);
+    }
+    closing
 }
 
 /// The error count of the document with `insert` at the cursor, reparsed
@@ -194,6 +243,9 @@ mod tests {
     #[test]
     fn breaking_suggestions_are_refused_or_cut() {
         assert_eq!(check("fn f() -> i32 {\n    $0\n}\n", "let = 5;"), None);
+        let text = "fn f() -> i32 {\n    \n}\n";
+        let (without, with) = errors_without_and_with(Lang::Rust, text, 20, "let = 5;").unwrap();
+        assert!(without == 0 && with > 0, "{without} -> {with}");
         assert_eq!(
             check("fn f() {\n    $0\n}\n", "let a = 1;\n    let b = (2;\n    let c = 3;")
                 .as_deref(),
@@ -230,15 +282,20 @@ mod tests {
         let fixture = "fn f(edges: &[u32]) {\n    $0\n}\n";
         assert_eq!(
             check(fixture, "for edge in edges {\n        g(*edge);").as_deref(),
-            Some("for edge in edges {\n        g(*edge);")
+            Some("for edge in edges {\n        g(*edge);\n    }")
         );
         // The lines of an open block must still be clean.
         assert_eq!(
             check(fixture, "for edge in edges {\n        g(*edge;").as_deref(),
-            Some("for edge in edges {")
+            Some("for edge in edges {\n    }")
         );
-        assert_eq!(unclosed_brackets("a(b[\"(\"], {"), "})");
-        assert_eq!(unclosed_brackets("x)"), "");
+        // Brackets opened on one line close together, under that line.
+        assert_eq!(closing_lines("a(b[\"(\"], {", "  "), "\n  })");
+        assert_eq!(
+            closing_lines("items.iter().map(|it| {\n    match it {\n        A => 1,", ""),
+            "\n    }\n})"
+        );
+        assert_eq!(closing_lines("x)", ""), "");
     }
 
     #[test]
