@@ -245,7 +245,20 @@ fn check_suggestion(
             request.cursor,
             request.text.to_string()
         );
-        let rest = cleaned.strip_prefix(&checked).expect("the syntax check only cuts");
+        // The check cuts at a line's end, and may then close the brackets
+        // the kept lines leave open, on lines of their own.
+        let mut kept = checked.as_str();
+        while !cleaned.starts_with(kept)
+            && let Some((head, last)) = kept.rsplit_once('\n')
+        {
+            let closers = last.trim_start_matches([' ', '\t']);
+            assert!(
+                !closers.is_empty() && closers.chars().all(|c| matches!(c, ')' | ']' | '}')),
+                "the syntax check wrote {last:?} into {checked:?} from {cleaned:?}"
+            );
+            kept = head;
+        }
+        let rest = cleaned.strip_prefix(kept).expect("the syntax check cuts and closes, no more");
         assert!(rest.is_empty() || rest.starts_with('\n'), "cut inside a line: {rest:?}");
     }
 }

@@ -87,7 +87,8 @@ pub fn keep_syntax_clean(
     // own under the line that opened it, so that accepting it leaves the
     // file whole. Its lines must be clean otherwise.
     let cursor_indent = before.rsplit('\n').next().unwrap_or_default();
-    let cursor_indent = &cursor_indent[..cursor_indent.len() - cursor_indent.trim_start().len()];
+    let cursor_indent =
+        &cursor_indent[..cursor_indent.len() - cursor_indent.trim_start_matches([' ', '\t']).len()];
     for keep in (1..=lines.len()).rev() {
         let candidate = lines[..keep].concat();
         let candidate = candidate.trim_end_matches('\n');
