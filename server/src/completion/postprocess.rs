@@ -118,7 +118,7 @@ fn line_above(ctx: &FimContext) -> Option<&str> {
 
 /// The width of a line's leading blanks, in bytes.
 fn indent(line: &str) -> usize {
-    line.len() - line.trim_start_matches([' ', '\t']).len()
+    super::leading_blanks(line).len()
 }
 
 /// Whether a line says enough that repeating it is copying: 8 characters or

@@ -18,6 +18,7 @@ use hearth_grammars::Lang;
 use ropey::Rope;
 use tree_sitter::{InputEdit, Node, Parser, Point, Tree};
 
+use super::leading_blanks;
 use crate::documents::{parse_until, str_reader};
 
 /// Documents larger than this are not checked: without a current tree the
@@ -86,9 +87,7 @@ pub fn keep_syntax_clean(
     // offered with the brackets it leaves open closed, each on a line of its
     // own under the line that opened it, so that accepting it leaves the
     // file whole. Its lines must be clean otherwise.
-    let cursor_indent = before.rsplit('\n').next().unwrap_or_default();
-    let cursor_indent =
-        &cursor_indent[..cursor_indent.len() - cursor_indent.trim_start_matches([' ', '\t']).len()];
+    let cursor_indent = leading_blanks(before.rsplit('\n').next().unwrap_or_default());
     for keep in (1..=lines.len()).rev() {
         let candidate = lines[..keep].concat();
         let candidate = candidate.trim_end_matches('\n');
@@ -136,7 +135,7 @@ fn closing_lines(text: &str, cursor_indent: &str) -> String {
         .split('\n')
         .enumerate()
         .map(|(i, line)| {
-            let own = &line[..line.len() - line.trim_start_matches([' ', '\t']).len()];
+            let own = leading_blanks(line);
             if i == 0 { format!("{cursor_indent}{own}") } else { own.to_owned() }
         })
         .collect();
