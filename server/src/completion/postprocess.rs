@@ -151,11 +151,10 @@ fn cut_at_chatter<'a>(raw: &'a str, line_above: Option<&str>) -> &'a str {
 fn cut_at_dedent(raw: &str, typed: &str) -> String {
     let first = raw.lines().next().unwrap_or_default();
     let added = indent(first);
-    let base_indent = typed.len() - typed.trim_start().len() + added;
+    let base_indent = indent(typed) + added;
     let mut kept: Vec<&str> = Vec::new();
     for (i, line) in raw.lines().enumerate() {
-        let indent = line.len() - line.trim_start().len();
-        if i > 0 && !line.trim().is_empty() && indent < base_indent {
+        if i > 0 && !line.trim().is_empty() && indent(line) < base_indent {
             break;
         }
         kept.push(line);

@@ -43,10 +43,7 @@ pub fn keep_syntax_clean(
     suggestion: &str,
 ) -> Option<String> {
     let deadline = Instant::now() + CHECK_BUDGET;
-    let mut parser = Parser::new();
-    if parser.set_language(&lang.ts_language()).is_err() {
-        return Some(suggestion.to_owned());
-    }
+    let Some(mut parser) = parser_for(lang) else { return Some(suggestion.to_owned()) };
     let fresh;
     let tree = match tree {
         Some(tree) => tree,
@@ -116,12 +113,19 @@ pub fn errors_without_and_with(
     suggestion: &str,
 ) -> Option<(usize, usize)> {
     let deadline = Instant::now() + CHECK_BUDGET;
-    let mut parser = Parser::new();
-    parser.set_language(&lang.ts_language()).ok()?;
+    let mut parser = parser_for(lang)?;
     let tree = parse_until(&mut parser, &mut str_reader(text), None, deadline)?;
     let (before, after) = (text.get(..cursor)?, text.get(cursor..)?);
     let with = errors_with(&mut parser, &tree, before, after, suggestion, deadline)?;
     Some((count_errors(tree.root_node()), with))
+}
+
+/// A parser for `lang`; `None` when tree-sitter refuses the grammar (built
+/// for another version of it).
+fn parser_for(lang: Lang) -> Option<Parser> {
+    let mut parser = Parser::new();
+    parser.set_language(&lang.ts_language()).ok()?;
+    Some(parser)
 }
 
 /// Lines that close the brackets `text` opens and does not close, innermost
