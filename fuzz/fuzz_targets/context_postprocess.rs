@@ -236,6 +236,13 @@ fn check_suggestion(
         _ => assert!(!cleaned.contains('\n'), "a single-line suggestion {cleaned:?}"),
     }
     let Some(lang) = request.lang else { return };
+    // What is offered when the model has nothing: blanks and one closer.
+    if let Some(line) =
+        syntax_check::missing_closer(lang, request.text, request.tree, request.cursor)
+    {
+        let closer = line.trim_start_matches([' ', '\t']);
+        assert!(matches!(closer, ")" | "]" | "}"), "missing_closer offered {line:?}");
+    }
     let checked =
         syntax_check::keep_syntax_clean(lang, request.text, request.tree, request.cursor, &cleaned);
     if let Some(checked) = checked {

@@ -464,6 +464,14 @@ impl Completer {
                 _ => break (text, generation, source),
             }
         };
+        // Nothing from the model at the end of a body that is never closed:
+        // the bracket the syntax says is missing is the next line.
+        let text = match (text, request.lang) {
+            (None, Some(lang)) => {
+                syntax_check::missing_closer(lang, request.text, request.tree, request.cursor)
+            }
+            (text, _) => text,
+        };
         if let Some(suggestion) = &text
             && self.config.use_cache
         {
@@ -696,6 +704,34 @@ mod tests {
             (6, 2, 2, 1)
         );
         assert_eq!((stats.skipped, stats.empty), (1, 2));
+    }
+
+    #[tokio::test]
+    async fn a_body_the_model_has_nothing_for_is_closed() {
+        let runner = Arc::new(FixedRunner {
+            run_text: "",
+            speculate_text: "",
+            runs: Mutex::new(0),
+            speculations: Mutex::new(0),
+        });
+        let completer = Completer::new(runner.clone(), FimFamily::Qwen, Default::default());
+        let fixture = "// Explain.\nfn explain() -> String {\n\"Adds.\".to_string()\n$0";
+        let cursor = fixture.find("$0").unwrap();
+        let text = Rope::from_str(&fixture.replace("$0", ""));
+        let request = CompletionRequest {
+            key: "doc",
+            text: &text,
+            cursor,
+            path: "src/lib.rs",
+            repo_name: "demo",
+            lang: Some(Lang::Rust),
+            tree: None,
+            other_files: &[],
+            trigger: Trigger::Invoked,
+        };
+        let completion = completer.complete(&request).await.unwrap();
+        assert_eq!((completion.text.as_deref(), completion.source), (Some("}"), Source::Model));
+        assert_eq!(*runner.runs.lock(), 1);
     }
 
     /// Answers with `refused` until the job bans that many first tokens,

@@ -120,6 +120,107 @@ pub fn errors_without_and_with(
     Some((count_errors(tree.root_node()), with))
 }
 
+/// The line that closes the innermost bracket left open before the cursor,
+/// indented as the line that opened it, when inserting it on the cursor's
+/// blank line leaves fewer syntax errors: for the end of a body the model
+/// has nothing more for (a function whose `}` is not written yet). The
+/// brackets are the syntax tree's tokens, so those in comments and strings
+/// do not count.
+pub fn missing_closer(
+    lang: Lang,
+    text: &Rope,
+    tree: Option<&Tree>,
+    cursor: usize,
+) -> Option<String> {
+    let deadline = Instant::now() + CHECK_BUDGET;
+    let mut parser = parser_for(lang)?;
+    let fresh;
+    let tree = match tree {
+        Some(tree) => tree,
+        None if text.len_bytes() <= MAX_FRESH_PARSE_BYTES => {
+            let source = text.to_string();
+            fresh = parse_until(&mut parser, &mut str_reader(&source), None, deadline)?;
+            &fresh
+        }
+        None => return None,
+    };
+    let baseline = count_errors(tree.root_node());
+    if baseline == 0 {
+        return None;
+    }
+    let before = text.get_byte_slice(..cursor)?.to_string();
+    let after = text.get_byte_slice(cursor..)?.to_string();
+    let typed = before.rsplit('\n').next().unwrap_or_default();
+    if !typed.trim().is_empty() || !after.split('\n').next().unwrap_or_default().trim().is_empty() {
+        return None;
+    }
+    let mut open = open_brackets(tree.root_node(), cursor);
+    let (closer, opened_on) = open.pop()?;
+    let indent_of =
+        |row: usize| text.get_line(row).map(|it| leading_blanks(&it.to_string()).to_owned());
+    let indent = indent_of(opened_on)?;
+    // A line after the cursor indented deeper belongs to the open body.
+    let next = after.lines().skip(1).find(|it| !it.trim().is_empty());
+    if next.is_some_and(|it| leading_blanks(it).len() > indent.len()) {
+        return None;
+    }
+    let line = format!("{}{closer}", indent.strip_prefix(typed)?);
+    // Judged with the brackets around it closed too, each under its line.
+    let mut closed = line.clone();
+    for (closer, row) in open.iter().rev() {
+        closed.push_str(&format!("\n{}{closer}", indent_of(*row)?));
+    }
+    let errors = errors_with(&mut parser, tree, &before, &after, &closed, deadline)?;
+    (errors < baseline).then_some(line)
+}
+
+/// The brackets opened before `cursor` and not closed before it, outermost
+/// first: the closer of each and the row it was opened on. Top-level nodes
+/// that end before the cursor without errors are balanced and skipped.
+fn open_brackets(root: Node<'_>, cursor: usize) -> Vec<(&'static str, usize)> {
+    let mut open: Vec<(&'static str, usize)> = Vec::new();
+    let mut walk = root.walk();
+    for item in root.children(&mut walk) {
+        if item.start_byte() >= cursor {
+            break;
+        }
+        // A bracket token on its own is an item when the root is an ERROR.
+        if item.end_byte() <= cursor && item.child_count() > 0 && !item.has_error() {
+            continue;
+        }
+        let mut leaves = item.walk();
+        loop {
+            let node = leaves.node();
+            if node.start_byte() >= cursor {
+                break;
+            }
+            if node.child_count() == 0 || node.is_missing() {
+                match node.kind() {
+                    "{" => open.push(("}", node.start_position().row)),
+                    "(" => open.push((")", node.start_position().row)),
+                    "[" => open.push(("]", node.start_position().row)),
+                    "}" | ")" | "]" if !node.is_missing() => {
+                        open.pop();
+                    }
+                    _ => {}
+                }
+            }
+            if node.child_count() > 0 && leaves.goto_first_child() {
+                continue;
+            }
+            while !leaves.goto_next_sibling() {
+                if !leaves.goto_parent() {
+                    break;
+                }
+            }
+            if leaves.node() == item && leaves.depth() == 0 {
+                break;
+            }
+        }
+    }
+    open
+}
+
 /// A parser for `lang`; `None` when tree-sitter refuses the grammar (built
 /// for another version of it).
 fn parser_for(lang: Lang) -> Option<Parser> {
@@ -300,6 +401,37 @@ mod tests {
             "\n    }\n})"
         );
         assert_eq!(closing_lines("x)", ""), "");
+    }
+
+    fn closer(lang: Lang, fixture: &str) -> Option<String> {
+        let cursor = fixture.find("$0").unwrap();
+        let text = fixture.replace("$0", "");
+        missing_closer(lang, &Rope::from_str(&text), None, cursor)
+    }
+
+    #[test]
+    fn a_body_left_open_is_closed_under_its_opening_line() {
+        assert_eq!(closer(Lang::Rust, "fn f() -> u32 {\n    1\n$0").as_deref(), Some("}"));
+        assert_eq!(closer(Lang::Rust, "fn f() -> u32 {\n1\n$0\n").as_deref(), Some("}"));
+        let nested = "impl A {\n    fn f(&self) -> u32 {\n        1\n    $0";
+        assert_eq!(closer(Lang::Rust, nested).as_deref(), Some("}"));
+        let nested = "impl A {\n    fn f(&self) -> u32 {\n        1\n$0";
+        assert_eq!(closer(Lang::Rust, nested).as_deref(), Some("    }"));
+        // Brackets in comments and strings are not the syntax's.
+        let fixture = "// fn g() {\nfn f() -> &'static str {\n\"{\"\n$0";
+        assert_eq!(closer(Lang::Rust, fixture).as_deref(), Some("}"));
+        let fixture = "const x = f(a,\n  b,\n$0";
+        assert_eq!(closer(Lang::JavaScript, fixture).as_deref(), Some(")"));
+    }
+
+    #[test]
+    fn nothing_is_closed_where_nothing_is_missing_or_text_follows() {
+        assert_eq!(closer(Lang::Rust, "fn f() -> u32 {\n    1\n$0\n}\n"), None);
+        // Statements after the cursor belong to the open body.
+        assert_eq!(closer(Lang::Rust, "fn f() {\n    g();\n$0\n    h();\n"), None);
+        // Text typed on the cursor's line.
+        assert_eq!(closer(Lang::Rust, "fn f() -> u32 {\n    1\n    x$0"), None);
+        assert_eq!(closer(Lang::Python, "def f():\n    return 1\n$0"), None);
     }
 
     #[test]
