@@ -155,10 +155,13 @@ pub fn missing_closer(
         return None;
     }
     let mut open = open_brackets(tree.root_node(), cursor);
-    let (closer, opened_on) = open.pop()?;
-    let indent_of =
-        |row: usize| text.get_line(row).map(|it| leading_blanks(&it.to_string()).to_owned());
-    let indent = indent_of(opened_on)?;
+    let (closer, opened_at) = open.pop()?;
+    // The indentation of the line holding byte `at` (before the cursor).
+    let indent_of = |at: usize| {
+        let line_start = before.get(..at)?.rfind('\n').map_or(0, |it| it + 1);
+        Some(leading_blanks(&before[line_start..]).to_owned())
+    };
+    let indent = indent_of(opened_at)?;
     // A line after the cursor indented deeper belongs to the open body.
     let next = after.lines().skip(1).find(|it| !it.trim().is_empty());
     if next.is_some_and(|it| leading_blanks(it).len() > indent.len()) {
@@ -167,16 +170,18 @@ pub fn missing_closer(
     let line = format!("{}{closer}", indent.strip_prefix(typed)?);
     // Judged with the brackets around it closed too, each under its line.
     let mut closed = line.clone();
-    for (closer, row) in open.iter().rev() {
-        closed.push_str(&format!("\n{}{closer}", indent_of(*row)?));
+    for (closer, at) in open.iter().rev() {
+        closed.push_str(&format!("\n{}{closer}", indent_of(*at)?));
     }
     let errors = errors_with(&mut parser, tree, &before, &after, &closed, deadline)?;
     (errors < baseline).then_some(line)
 }
 
 /// The brackets opened before `cursor` and not closed before it, outermost
-/// first: the closer of each and the row it was opened on. Top-level nodes
-/// that end before the cursor without errors are balanced and skipped.
+/// first: the closer of each and the byte it was opened at. Top-level nodes
+/// that end before the cursor without errors are balanced and skipped. A
+/// template string's `${` opens a brace; a closer that does not match the
+/// innermost open bracket closes nothing.
 fn open_brackets(root: Node<'_>, cursor: usize) -> Vec<(&'static str, usize)> {
     let mut open: Vec<(&'static str, usize)> = Vec::new();
     let mut walk = root.walk();
@@ -196,10 +201,12 @@ fn open_brackets(root: Node<'_>, cursor: usize) -> Vec<(&'static str, usize)> {
             }
             if node.child_count() == 0 || node.is_missing() {
                 match node.kind() {
-                    "{" => open.push(("}", node.start_position().row)),
-                    "(" => open.push((")", node.start_position().row)),
-                    "[" => open.push(("]", node.start_position().row)),
-                    "}" | ")" | "]" if !node.is_missing() => {
+                    "{" | "${" => open.push(("}", node.start_byte())),
+                    "(" => open.push((")", node.start_byte())),
+                    "[" => open.push(("]", node.start_byte())),
+                    kind @ ("}" | ")" | "]")
+                        if !node.is_missing() && open.last().is_some_and(|it| it.0 == kind) =>
+                    {
                         open.pop();
                     }
                     _ => {}
@@ -422,6 +429,9 @@ mod tests {
         assert_eq!(closer(Lang::Rust, fixture).as_deref(), Some("}"));
         let fixture = "const x = f(a,\n  b,\n$0";
         assert_eq!(closer(Lang::JavaScript, fixture).as_deref(), Some(")"));
+        // A template string's `${…}` is balanced on its own.
+        let fixture = "function f(x) {\n  return `a ${x} b`\n$0";
+        assert_eq!(closer(Lang::JavaScript, fixture).as_deref(), Some("}"));
     }
 
     #[test]
