@@ -12,7 +12,10 @@
 //! A check that runs out of time (see [`CHECK_BUDGET`]) lets the suggestion
 //! through unchecked, as for a document too large to check.
 
-use std::time::{Duration, Instant};
+use std::{
+    borrow::Cow,
+    time::{Duration, Instant},
+};
 
 use hearth_grammars::Lang;
 use ropey::Rope;
@@ -44,20 +47,10 @@ pub fn keep_syntax_clean(
 ) -> Option<String> {
     let deadline = Instant::now() + CHECK_BUDGET;
     let Some(mut parser) = parser_for(lang) else { return Some(suggestion.to_owned()) };
-    let fresh;
-    let tree = match tree {
-        Some(tree) => tree,
-        None if text.len_bytes() <= MAX_FRESH_PARSE_BYTES => {
-            let source = text.to_string();
-            let Some(parsed) = parse_until(&mut parser, &mut str_reader(&source), None, deadline)
-            else {
-                return Some(suggestion.to_owned());
-            };
-            fresh = parsed;
-            &fresh
-        }
-        None => return Some(suggestion.to_owned()),
+    let Some(tree) = tree_or_parse(&mut parser, text, tree, deadline) else {
+        return Some(suggestion.to_owned());
     };
+    let tree = tree.as_ref();
     let baseline = count_errors(tree.root_node());
     let before = text.byte_slice(..cursor).to_string();
     let after = text.byte_slice(cursor..).to_string();
@@ -132,18 +125,16 @@ pub fn missing_closer(
     tree: Option<&Tree>,
     cursor: usize,
 ) -> Option<String> {
+    // The cursor's line must be blank; a first look before any parsing
+    // (ropey's line is part of the one split at `\n` checked below).
+    let row = text.try_byte_to_line(cursor).ok()?;
+    if !text.line(row).to_string().trim().is_empty() {
+        return None;
+    }
     let deadline = Instant::now() + CHECK_BUDGET;
     let mut parser = parser_for(lang)?;
-    let fresh;
-    let tree = match tree {
-        Some(tree) => tree,
-        None if text.len_bytes() <= MAX_FRESH_PARSE_BYTES => {
-            let source = text.to_string();
-            fresh = parse_until(&mut parser, &mut str_reader(&source), None, deadline)?;
-            &fresh
-        }
-        None => return None,
-    };
+    let tree = tree_or_parse(&mut parser, text, tree, deadline)?;
+    let tree = tree.as_ref();
     let baseline = count_errors(tree.root_node());
     if baseline == 0 {
         return None;
@@ -226,6 +217,25 @@ fn open_brackets(root: Node<'_>, cursor: usize) -> Vec<(&'static str, usize)> {
         }
     }
     open
+}
+
+/// The document's current tree, or a fresh parse of it when it has none
+/// and is small enough; `None` when it is too large or the parse runs out
+/// of time.
+fn tree_or_parse<'t>(
+    parser: &mut Parser,
+    text: &Rope,
+    tree: Option<&'t Tree>,
+    deadline: Instant,
+) -> Option<Cow<'t, Tree>> {
+    match tree {
+        Some(tree) => Some(Cow::Borrowed(tree)),
+        None if text.len_bytes() <= MAX_FRESH_PARSE_BYTES => {
+            let source = text.to_string();
+            parse_until(parser, &mut str_reader(&source), None, deadline).map(Cow::Owned)
+        }
+        None => None,
+    }
 }
 
 /// A parser for `lang`; `None` when tree-sitter refuses the grammar (built
