@@ -637,6 +637,37 @@ mod tests {
 
     type Answer = Pin<Box<dyn Future<Output = Result<Generation, JobError>> + Send>>;
 
+    /// A request at `cursor` in `text` (the path matters to no fake runner).
+    fn request(
+        text: &Rope,
+        cursor: usize,
+        lang: Option<Lang>,
+        trigger: Trigger,
+    ) -> CompletionRequest<'_> {
+        CompletionRequest {
+            key: "doc",
+            text,
+            cursor,
+            path: "src/main.rs",
+            repo_name: "demo",
+            lang,
+            tree: None,
+            other_files: &[],
+            trigger,
+        }
+    }
+
+    impl FixedRunner {
+        fn new(run_text: &'static str, speculate_text: &'static str) -> FixedRunner {
+            FixedRunner {
+                run_text,
+                speculate_text,
+                runs: Mutex::new(0),
+                speculations: Mutex::new(0),
+            }
+        }
+    }
+
     impl Runner for FixedRunner {
         fn run(&self, job: Job) -> Answer {
             *self.runs.lock() += 1;
@@ -653,29 +684,14 @@ mod tests {
 
     #[tokio::test]
     async fn answers_come_from_the_cheapest_source() {
-        let runner = Arc::new(FixedRunner {
-            run_text: " = 1;",
-            speculate_text: "let y = x + 1;\n",
-            runs: Mutex::new(0),
-            speculations: Mutex::new(0),
-        });
+        let runner = Arc::new(FixedRunner::new(" = 1;", "let y = x + 1;\n"));
         let completer = Completer::new(runner.clone(), FimFamily::Qwen, Default::default());
         let ask = |fixture: &str, trigger: Trigger| {
             let cursor = fixture.find("$0").unwrap();
             let text = Rope::from_str(&fixture.replace("$0", ""));
             let completer = &completer;
             async move {
-                let request = CompletionRequest {
-                    key: "doc",
-                    text: &text,
-                    cursor,
-                    path: "src/main.rs",
-                    repo_name: "demo",
-                    lang: None,
-                    tree: None,
-                    other_files: &[],
-                    trigger,
-                };
+                let request = request(&text, cursor, None, trigger);
                 let completion = completer.complete(&request).await.unwrap();
                 (completion.text, completion.source)
             }
@@ -708,27 +724,12 @@ mod tests {
 
     #[tokio::test]
     async fn a_body_the_model_has_nothing_for_is_closed() {
-        let runner = Arc::new(FixedRunner {
-            run_text: "",
-            speculate_text: "",
-            runs: Mutex::new(0),
-            speculations: Mutex::new(0),
-        });
+        let runner = Arc::new(FixedRunner::new("", ""));
         let completer = Completer::new(runner.clone(), FimFamily::Qwen, Default::default());
         let fixture = "// Explain.\nfn explain() -> String {\n\"Adds.\".to_string()\n$0";
         let cursor = fixture.find("$0").unwrap();
         let text = Rope::from_str(&fixture.replace("$0", ""));
-        let request = CompletionRequest {
-            key: "doc",
-            text: &text,
-            cursor,
-            path: "src/lib.rs",
-            repo_name: "demo",
-            lang: Some(Lang::Rust),
-            tree: None,
-            other_files: &[],
-            trigger: Trigger::Invoked,
-        };
+        let request = request(&text, cursor, Some(Lang::Rust), Trigger::Invoked);
         let completion = completer.complete(&request).await.unwrap();
         assert_eq!((completion.text.as_deref(), completion.source), (Some("}"), Source::Model));
         assert_eq!(*runner.runs.lock(), 1);
@@ -768,17 +769,7 @@ mod tests {
             let completer = Completer::new(runner.clone(), FimFamily::Qwen, Default::default());
             let fixture = "cur = reshape(ctx,\n    height / scale,\n    $0\n    bsz);\n";
             let text = Rope::from_str(&fixture.replace("$0", ""));
-            let request = CompletionRequest {
-                key: "doc",
-                text: &text,
-                cursor: fixture.find("$0").unwrap(),
-                path: "src/main.cpp",
-                repo_name: "demo",
-                lang: None,
-                tree: None,
-                other_files: &[],
-                trigger: Trigger::Invoked,
-            };
+            let request = request(&text, fixture.find("$0").unwrap(), None, Trigger::Invoked);
             let completion = completer.complete(&request).await.unwrap();
             let bans = runner.bans.lock().clone();
             (completion.text, bans)
