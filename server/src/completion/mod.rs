@@ -26,7 +26,7 @@ use crate::{
         fim::{FileBlock, FimFamily, FimParts},
         mode::ModeConfig,
     },
-    engine::{CancelToken, Generation, Job, JobError, Prompt, Sampling, StopRules},
+    engine::{CancelToken, CopyBias, Generation, Job, JobError, Prompt, Sampling, StopRules},
 };
 
 use self::scheduler::{Outcome, Runner, Scheduler};
@@ -72,7 +72,8 @@ pub enum Pipeline {
     #[default]
     Full,
     /// A baseline for evaluation: plain FIM with the cursor as the hole, the
-    /// same windows and limits, and the model's text as it comes.
+    /// same windows and limits, plain greedy decoding (no copy bias), and the
+    /// model's text as it comes.
     RawFim,
 }
 
@@ -337,7 +338,12 @@ impl Completer {
             max_tokens,
             time_budget: self.config.time_budget,
             stop,
-            sampling: self.config.sampling.clone(),
+            sampling: match self.config.pipeline {
+                Pipeline::Full => self.config.sampling.clone(),
+                Pipeline::RawFim => {
+                    Sampling { copy_bias: CopyBias::OFF, ..self.config.sampling.clone() }
+                }
+            },
             cancel: CancelToken::new(),
             stream: None,
             required_prefix,
@@ -720,6 +726,32 @@ mod tests {
             (6, 2, 2, 1)
         );
         assert_eq!((stats.skipped, stats.empty), (1, 2));
+    }
+
+    #[test]
+    fn only_the_full_pipeline_leans_on_the_text_before_the_cursor() {
+        let runner = Arc::new(FixedRunner::new("", ""));
+        let text = Rope::from_str("use std::fmt;\nfn main() {\n    let x\n}\n");
+        let cursor = text.to_string().find("let x").unwrap() + 5;
+        let request = request(&text, cursor, None, Trigger::Invoked);
+        let full = Completer::new(runner.clone(), FimFamily::Qwen, Default::default());
+        let (_, job) = full.prepare(&request);
+        assert!(!job.sampling.copy_bias.is_off());
+        let before: String = job
+            .prompt
+            .before_cursor
+            .iter()
+            .map(|&i| match &job.prompt.pieces[i] {
+                crate::engine::Piece::Text(text) => text.as_str(),
+                _ => "",
+            })
+            .collect();
+        // The half-typed `x` is healed: generated, not prompted.
+        assert!(before.ends_with("fn main() {\n    let "), "{before:?}");
+        assert_eq!(job.required_prefix, "x");
+        let config = CompletionConfig { pipeline: Pipeline::RawFim, ..Default::default() };
+        let raw = Completer::new(runner, FimFamily::Qwen, config);
+        assert!(raw.prepare(&request).1.sampling.copy_bias.is_off());
     }
 
     #[tokio::test]

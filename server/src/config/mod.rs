@@ -276,6 +276,18 @@ impl Config {
                 "completion.sampling.topP must be in (0, 1] and topK at least 1".to_owned(),
             ));
         }
+        let bias = &sampling.copy_bias;
+        let in_range = |value: f32| (0.0..=10.0).contains(&value);
+        if !in_range(bias.margin)
+            || !in_range(bias.per_token)
+            || bias.min_run == 0
+            || bias.max_run == 0
+        {
+            return Err(ConfigError(
+                "completion.sampling.copyBias needs margin and perToken between 0 and 10, and minRun and maxRun at least 1"
+                    .to_owned(),
+            ));
+        }
         if self.completion.request_budget_ms == 0
             || self.documents.max_context_bytes == 0
             || m.max_queued_actions == 0
@@ -413,6 +425,20 @@ mod tests {
         assert!(err.to_string().contains("model.threads"), "{err}");
         let err = Config::from_json(json!({ "model": { "path": 3 } })).unwrap_err();
         assert!(err.to_string().contains("invalid type"), "{err}");
+        let bias = json!({ "completion": { "sampling": { "copyBias": { "minRun": 0 } } } });
+        let err = Config::from_json(bias).unwrap_err();
+        assert!(err.to_string().contains("completion.sampling.copyBias"), "{err}");
+        let bias = json!({ "completion": { "sampling": { "copyBias": { "margin": -1.0 } } } });
+        assert!(Config::from_json(bias).is_err());
+    }
+
+    #[test]
+    fn the_copy_bias_is_on_by_default_and_can_be_turned_off() {
+        let (config, _) = Config::from_json(json!({})).unwrap();
+        assert!(!config.completion.sampling.copy_bias.is_off());
+        let off = json!({ "completion": { "sampling": { "copyBias": { "perToken": 0 } } } });
+        let (config, _) = Config::from_json(off).unwrap();
+        assert!(config.completion.sampling.copy_bias.is_off());
     }
 
     #[test]

@@ -138,15 +138,19 @@ impl FimFamily {
                     ("<repo_name>", "<file_sep>", "<fim_prefix>", "<fim_suffix>", "<fim_middle>")
                 };
                 p.push(Piece::Special(repo));
-                p.push(text(&format!("{}\n", parts.repo_name)));
+                p.push_before_cursor(text(&format!("{}\n", parts.repo_name)));
                 for file in parts.other_files {
                     p.push(Piece::Special(sep));
-                    p.push(text(&format!("{}\n{}", file.path, ensure_newline(&file.text))));
+                    p.push_before_cursor(text(&format!(
+                        "{}\n{}",
+                        file.path,
+                        ensure_newline(&file.text)
+                    )));
                 }
                 p.push(Piece::Special(sep));
-                p.push(text(&format!("{}\n", parts.path)));
+                p.push_before_cursor(text(&format!("{}\n", parts.path)));
                 p.push(Piece::Special(pre));
-                p.push(text(parts.prefix));
+                p.push_before_cursor(text(parts.prefix));
                 p.push(Piece::Special(suf));
                 p.push(text(parts.suffix));
                 p.push(Piece::Special(mid));
@@ -158,14 +162,14 @@ impl FimFamily {
                     head.push_str(&format!("# {}\n{}", file.path, ensure_newline(&file.text)));
                 }
                 head.push_str(&format!("# {}\n", parts.path));
-                p.push(text(&(head + parts.prefix)));
+                p.push_before_cursor(text(&(head + parts.prefix)));
                 p.push(Piece::Special("<｜fim▁hole｜>"));
                 p.push(text(parts.suffix));
                 p.push(Piece::Special("<｜fim▁end｜>"));
             }
             FimFamily::CodeLlama => {
                 p.push(Piece::Special("▁<PRE>"));
-                p.push(text(&format!(" {}", parts.prefix)));
+                p.push_before_cursor(text(&format!(" {}", parts.prefix)));
                 p.push(Piece::Special("▁<SUF>"));
                 p.push(text(parts.suffix));
                 p.push(Piece::Special("▁<MID>"));
@@ -174,11 +178,11 @@ impl FimFamily {
                 p.push(Piece::Special("[SUFFIX]"));
                 p.push(text(parts.suffix));
                 p.push(Piece::Special("[PREFIX]"));
-                p.push(text(parts.prefix));
+                p.push_before_cursor(text(parts.prefix));
             }
         }
         if !parts.middle.is_empty() {
-            p.push(text(parts.middle));
+            p.push_before_cursor(text(parts.middle));
         }
         p
     }
@@ -236,6 +240,28 @@ pub fn one() -> i32 { 1 }
             let before = family.build(&parts("    a", &[])).render();
             let after = family.build(&parts("    a +", &[])).render();
             assert!(after.starts_with(&before), "{family:?}:\n{before}\n---\n{after}");
+        }
+    }
+
+    #[test]
+    fn the_text_before_the_cursor_ends_with_the_prefix_and_what_was_typed() {
+        let other =
+            [FileBlock { path: "src/math.rs".into(), text: "pub fn one() -> i32 { 1 }".into() }];
+        for family in FimFamily::ALL {
+            let prompt = family.build(&parts("    a", &other));
+            let before: String = prompt
+                .before_cursor
+                .iter()
+                .map(|&i| match &prompt.pieces[i] {
+                    Piece::Text(text) => text.as_str(),
+                    other => panic!("{family:?}: {other:?} is not text"),
+                })
+                .collect();
+            assert!(
+                before.ends_with("fn add(a: i32, b: i32) -> i32 {\n    a"),
+                "{family:?}: {before}"
+            );
+            assert!(!before.contains("\n}\n"), "{family:?}: the suffix is not before the cursor");
         }
     }
 

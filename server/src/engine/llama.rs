@@ -315,7 +315,8 @@ struct Session<'m> {
     context: LlamaContext<'m>,
     slots: [Vec<LlamaToken>; 2],
     active: usize,
-    /// Every token's text, for constrained (healing) steps; built on first use.
+    /// Every token's text, for constrained (healing) steps and the copy
+    /// bias; built on first use.
     pieces: Vec<Vec<u8>>,
     batch: LlamaBatch<'static>,
     batch_size: usize,
@@ -364,22 +365,27 @@ impl<'m> Session<'m> {
     }
 
     fn tokenize(&self, prompt: &super::Prompt) -> Result<Vec<LlamaToken>, JobError> {
+        Ok(self.tokenize_pieces(prompt)?.concat())
+    }
+
+    /// The tokens of each piece of `prompt`.
+    fn tokenize_pieces(&self, prompt: &super::Prompt) -> Result<Vec<Vec<LlamaToken>>, JobError> {
         let model = self.model;
         let vocab = model.vocab();
-        let mut tokens = Vec::new();
+        let mut pieces = Vec::with_capacity(prompt.pieces.len());
         for piece in &prompt.pieces {
-            match piece {
-                Piece::Text(text) => tokens.extend(vocab.tokenize(text.as_bytes(), false, false)),
-                Piece::Chat(turns) => tokens.extend(self.render_chat(turns)?),
+            pieces.push(match piece {
+                Piece::Text(text) => vocab.tokenize(text.as_bytes(), false, false),
+                Piece::Chat(turns) => self.render_chat(turns)?,
                 Piece::Special(marker) => {
                     match vocab.tokenize(marker.as_bytes(), false, true)[..] {
-                        [token] if vocab.is_control(token) => tokens.push(token),
+                        [token] if vocab.is_control(token) => vec![token],
                         _ => return Err(JobError::UnknownSpecial((*marker).to_owned())),
                     }
                 }
-            }
+            });
         }
-        Ok(tokens)
+        Ok(pieces)
     }
 
     /// A conversation in the model's chat template, up to the start of the
@@ -426,7 +432,19 @@ impl<'m> Session<'m> {
         check: &mut dyn FnMut() -> Check,
     ) -> Result<Generation, JobError> {
         let started = Instant::now();
-        let prompt = self.tokenize(&job.prompt)?;
+        let pieces = self.tokenize_pieces(&job.prompt)?;
+        // The text before the cursor, which greedy decoding leans toward
+        // repeating, and the same followed by what is generated.
+        let before_cursor: Vec<i32> = job
+            .prompt
+            .before_cursor
+            .iter()
+            .filter_map(|&i| pieces.get(i))
+            .flatten()
+            .map(|it| it.0)
+            .collect();
+        let mut history = before_cursor.clone();
+        let prompt = pieces.concat();
         let context_len = self.context.n_ctx() as usize;
         let reserve = job.max_tokens as usize;
         if prompt.is_empty() || prompt.len() + reserve > context_len {
@@ -481,6 +499,9 @@ impl<'m> Session<'m> {
         let vocab = model.vocab();
         let sampling = &job.sampling;
         let mut sampler = make_sampler(sampling);
+        let greedy_with_bias = sampling.temperature <= 0.0
+            && !sampling.copy_bias.is_off()
+            && !before_cursor.is_empty();
         let mut first_token = None;
         let mut bytes = Vec::new();
         let mut text = String::new();
@@ -508,6 +529,34 @@ impl<'m> Session<'m> {
                     Some(token) => token,
                     None => break StopReason::EndOfGeneration,
                 }
+            } else if banned.is_empty() && greedy_with_bias {
+                self.ensure_pieces();
+                let logits = self.context.get_logits_ith(logits_at);
+                let pieces = &self.pieces;
+                let breaks_line = |id: i32| {
+                    usize::try_from(id)
+                        .ok()
+                        .and_then(|id| pieces.get(id))
+                        .is_some_and(|piece| piece.contains(&b'\n'))
+                };
+                match sampling.copy_bias.choose(logits, &before_cursor, &history, &breaks_line) {
+                    Some(choice) => {
+                        if choice.chosen != choice.best {
+                            let piece = |id| {
+                                let bytes = vocab.token_to_piece(LlamaToken(id), false, None);
+                                String::from_utf8_lossy(&bytes).into_owned()
+                            };
+                            tracing::debug!(
+                                model = piece(choice.best),
+                                chosen = piece(choice.chosen),
+                                run = choice.run,
+                                "copy bias"
+                            );
+                        }
+                        LlamaToken(choice.chosen)
+                    }
+                    None => sampler.sample(&self.context, logits_at),
+                }
             } else if banned.is_empty() {
                 sampler.sample(&self.context, logits_at)
             } else {
@@ -528,6 +577,7 @@ impl<'m> Session<'m> {
                 break StopReason::EndOfGeneration;
             }
             generated += 1;
+            history.push(token.0);
             bytes.extend(vocab.token_to_piece(token, false, None));
             // A multi-byte character may be split across tokens: only the
             // complete part is text yet.
@@ -574,20 +624,8 @@ impl<'m> Session<'m> {
         })
     }
 
-    /// The most likely token that keeps the output consistent with the
-    /// required prefix: its text continues what is written so far and either
-    /// covers the rest of the prefix or is part of it.
-    fn healing_token(
-        &mut self,
-        required: &[u8],
-        written: &[u8],
-        banned: &[TokenId],
-        logits_at: i32,
-    ) -> Option<LlamaToken> {
-        if !required.starts_with(written) {
-            return None;
-        }
-        let rest = &required[written.len()..];
+    /// Fills [`Session::pieces`] on first use.
+    fn ensure_pieces(&mut self) {
         if self.pieces.is_empty() {
             let model = self.model;
             let vocab = model.vocab();
@@ -602,6 +640,23 @@ impl<'m> Session<'m> {
                 })
                 .collect();
         }
+    }
+
+    /// The most likely token that keeps the output consistent with the
+    /// required prefix: its text continues what is written so far and either
+    /// covers the rest of the prefix or is part of it.
+    fn healing_token(
+        &mut self,
+        required: &[u8],
+        written: &[u8],
+        banned: &[TokenId],
+        logits_at: i32,
+    ) -> Option<LlamaToken> {
+        if !required.starts_with(written) {
+            return None;
+        }
+        let rest = &required[written.len()..];
+        self.ensure_pieces();
         let logits = self.context.get_logits_ith(logits_at);
         self.pieces
             .iter()

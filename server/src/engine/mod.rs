@@ -11,6 +11,7 @@
 //! longest common token prefix and only the new tail is evaluated, so a prompt
 //! that only grew at its end (the user typed) costs its new tokens alone.
 
+mod copy_bias;
 mod gguf;
 mod kv_reuse;
 mod llama;
@@ -28,6 +29,7 @@ use std::{
     time::Duration,
 };
 
+pub use copy_bias::CopyBias;
 pub use gguf::{GgufHeader, ModelFileError, check_model_file, parse_header};
 
 /// What the owner thread needs to load and run a model.
@@ -123,10 +125,21 @@ pub struct ChatTurn {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Prompt {
     pub pieces: Vec<Piece>,
+    /// The indices of the pieces whose text comes before the point where
+    /// generation continues, in reading order (for a FIM prompt: other
+    /// files, the file's prefix, what was typed since). Greedy decoding
+    /// leans toward repeating runs of it ([`copy_bias`]).
+    pub before_cursor: Vec<usize>,
 }
 
 impl Prompt {
     pub fn push(&mut self, piece: Piece) {
+        self.pieces.push(piece);
+    }
+
+    /// Pushes a piece of the text before the cursor.
+    pub fn push_before_cursor(&mut self, piece: Piece) {
+        self.before_cursor.push(self.pieces.len());
         self.pieces.push(piece);
     }
 
@@ -172,11 +185,20 @@ pub struct Sampling {
     pub top_p: f32,
     /// With a temperature above 0: the random seed.
     pub seed: u32,
+    /// With temperature 0: near ties go to the token that continues a run of
+    /// the text before the cursor, since code repeats its own spellings.
+    pub copy_bias: CopyBias,
 }
 
 impl Default for Sampling {
     fn default() -> Self {
-        Sampling { temperature: 0.0, top_k: 40, top_p: 0.95, seed: 0 }
+        Sampling {
+            temperature: 0.0,
+            top_k: 40,
+            top_p: 0.95,
+            seed: 0,
+            copy_bias: CopyBias::default(),
+        }
     }
 }
 
