@@ -40,6 +40,17 @@ impl Default for CopyBias {
     }
 }
 
+/// What a token does to the text, as far as the bias cares.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TokenKind {
+    /// Text within a line.
+    Inline,
+    /// Text that holds a newline.
+    LineEnd,
+    /// A control token: the end of the generation.
+    End,
+}
+
 /// What [`CopyBias::choose`] chose.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Choice {
@@ -69,17 +80,16 @@ impl CopyBias {
     /// generated), `earlier` the tokens a run may be found in. Ties go to the
     /// model's choice. `None` only for empty logits.
     ///
-    /// Only tokens that agree with the model's choice on `breaks_line`
-    /// (whether a token's text holds a newline) are weighed: the bias picks
-    /// between spellings and never moves a line's end, since a run that goes
-    /// on past where the model would end the line is a copy of the line it
-    /// came from.
+    /// Only tokens of the model's choice's [`TokenKind`] (`kind_of`) are
+    /// weighed: the bias picks between spellings and never moves the end of
+    /// a line or of the generation, since a run that goes on past where the
+    /// model would stop is a copy of the text it came from.
     pub fn choose(
         &self,
         logits: &[f32],
         earlier: &[i32],
         history: &[i32],
-        breaks_line: &dyn Fn(i32) -> bool,
+        kind_of: &dyn Fn(i32) -> TokenKind,
     ) -> Option<Choice> {
         let candidates = self.candidates(logits);
         let &(best, _) = candidates.first()?;
@@ -87,9 +97,9 @@ impl CopyBias {
         if self.is_off() {
             return Some(choice);
         }
-        let ends_line = breaks_line(best);
+        let kind = kind_of(best);
         let mut score = f32::NEG_INFINITY;
-        for &(token, logit) in candidates.iter().filter(|it| breaks_line(it.0) == ends_line) {
+        for &(token, logit) in candidates.iter().filter(|it| kind_of(it.0) == kind) {
             let run = run_length(earlier, history, token, self.max_run.max(1));
             let bonus = if run >= self.min_run { self.per_token * run as f32 } else { 0.0 };
             if logit + bonus > score {
@@ -140,7 +150,7 @@ pub fn run_length(earlier: &[i32], history: &[i32], next: i32, cap: usize) -> us
 
 #[cfg(test)]
 mod tests {
-    use super::{Choice, CopyBias, run_length};
+    use super::{Choice, CopyBias, TokenKind, run_length};
 
     #[test]
     fn run_length_counts_the_matched_history_and_the_token() {
@@ -153,6 +163,10 @@ mod tests {
         assert_eq!(run_length(&earlier, &[2, 3], 6, 10), 0);
         assert_eq!(run_length(&earlier, &[], 1, 10), 1);
         assert_eq!(run_length(&[], &[1], 1, 10), 0);
+    }
+
+    fn inline(_: i32) -> TokenKind {
+        TokenKind::Inline
     }
 
     /// Logits over a vocabulary of 8 tokens, all far below the given ones.
@@ -172,10 +186,10 @@ mod tests {
         let history = [1, 2, 3];
         // `(` continues a run of 4 and earns 2.0; ` struct` (0) earns nothing.
         let chosen = |bias: &CopyBias, logits: &[f32], earlier: &[i32], history: &[i32]| {
-            bias.choose(logits, earlier, history, &|_| false).map(|it| it.chosen)
+            bias.choose(logits, earlier, history, &inline).map(|it| it.chosen)
         };
         assert_eq!(
-            bias.choose(&logits(&[(0, 5.0), (4, 4.5)]), &earlier, &history, &|_| false),
+            bias.choose(&logits(&[(0, 5.0), (4, 4.5)]), &earlier, &history, &inline),
             Some(Choice { best: 0, chosen: 4, run: 4 })
         );
         // Outside the margin the model's choice stands.
@@ -186,28 +200,35 @@ mod tests {
         let off = CopyBias::OFF;
         assert_eq!(chosen(&off, &logits(&[(0, 5.0), (4, 4.9)]), &earlier, &history), Some(0));
         assert_eq!(chosen(&bias, &logits(&[(0, 5.0), (4, 4.9)]), &[], &history), Some(0));
-        assert_eq!(bias.choose(&[], &earlier, &history, &|_| false), None);
+        assert_eq!(bias.choose(&[], &earlier, &history, &inline), None);
     }
 
     #[test]
     fn equal_logits_go_to_the_lower_token_number() {
         let bias = CopyBias::default();
-        let choice = bias.choose(&logits(&[(5, 3.0), (2, 3.0)]), &[], &[], &|_| false);
+        let choice = bias.choose(&logits(&[(5, 3.0), (2, 3.0)]), &[], &[], &inline);
         assert_eq!(choice.map(|it| it.chosen), Some(2));
     }
 
     #[test]
-    fn the_bias_never_moves_the_end_of_a_line() {
+    fn the_bias_never_moves_the_end_of_a_line_or_of_the_generation() {
         let bias = CopyBias::default();
         // Earlier text `f ( a , b )`; the history ends `f ( a`. The model
-        // would end the line with `,\n` (7); `,` (3) continues a run of 3.
+        // would end the line with `,\n` (7) or stop (6); `,` (3) continues
+        // a run of 3.
         let earlier = [1, 2, 0, 3, 4, 5];
         let history = [1, 2, 0];
-        let breaks_line = |id: i32| id == 7;
-        let choice = bias.choose(&logits(&[(7, 5.0), (3, 4.5)]), &earlier, &history, &breaks_line);
-        assert_eq!(choice.map(|it| it.chosen), Some(7));
-        // Without the newline the run wins.
-        let choice = bias.choose(&logits(&[(6, 5.0), (3, 4.5)]), &earlier, &history, &breaks_line);
-        assert_eq!(choice.map(|it| it.chosen), Some(3));
+        let kind_of = |id: i32| match id {
+            7 => TokenKind::LineEnd,
+            6 => TokenKind::End,
+            _ => TokenKind::Inline,
+        };
+        let chosen = |given: &[(usize, f32)]| {
+            bias.choose(&logits(given), &earlier, &history, &kind_of).map(|it| it.chosen)
+        };
+        assert_eq!(chosen(&[(7, 5.0), (3, 4.5)]), Some(7));
+        assert_eq!(chosen(&[(6, 5.0), (3, 4.5)]), Some(6));
+        // Between two tokens within the line, the run wins.
+        assert_eq!(chosen(&[(4, 5.0), (3, 4.5)]), Some(3));
     }
 }

@@ -19,6 +19,7 @@ use llama_cpp_2::{
 use super::{
     Command, EngineConfig, EngineEvent, Generation, Job, JobError, LoadError, ModelInfo, Piece,
     StopReason, TokenId, apply_stop_rules, check_model_file,
+    copy_bias::TokenKind,
     kv_reuse::reusable_prefix,
     memory::{self, ContextShape},
 };
@@ -533,13 +534,14 @@ impl<'m> Session<'m> {
                 self.ensure_pieces();
                 let logits = self.context.get_logits_ith(logits_at);
                 let pieces = &self.pieces;
-                let breaks_line = |id: i32| {
-                    usize::try_from(id)
-                        .ok()
-                        .and_then(|id| pieces.get(id))
-                        .is_some_and(|piece| piece.contains(&b'\n'))
+                // Control tokens have no piece: they end the generation.
+                let kind_of = |id: i32| match usize::try_from(id).ok().and_then(|id| pieces.get(id))
+                {
+                    Some(piece) if piece.contains(&b'\n') => TokenKind::LineEnd,
+                    Some(piece) if !piece.is_empty() => TokenKind::Inline,
+                    _ => TokenKind::End,
                 };
-                match sampling.copy_bias.choose(logits, &before_cursor, &history, &breaks_line) {
+                match sampling.copy_bias.choose(logits, &before_cursor, &history, &kind_of) {
                     Some(choice) => {
                         if choice.chosen != choice.best {
                             let piece = |id| {
