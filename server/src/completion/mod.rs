@@ -295,8 +295,13 @@ impl Completer {
                 let (middle, required_prefix) = split_for_healing(&ctx);
                 // Indentation alone before the cursor goes at the end of the
                 // prefix, where FIM training put it; it stays put while the
-                // user types after it, so the prompt still only grows.
-                let indent = leading_blanks(&ctx.middle);
+                // user types after it, so the prompt still only grows. At
+                // column 0 of an empty line, the indentation the lines around
+                // imply goes there as if typed.
+                let indent = match leading_blanks(&ctx.middle) {
+                    "" => ctx.implied_indent.as_str(),
+                    typed => typed,
+                };
                 if middle.is_empty() && !indent.is_empty() {
                     indented_prefix = format!("{}{indent}", ctx.prefix);
                     let required =
@@ -459,6 +464,15 @@ impl Completer {
             // than its end, an argument rather than the closing bracket).
             // The prompt is in the cache, so a retry costs only generation.
             let refused = text.is_none() && !generation.text.trim().is_empty();
+            // Asked on a line of its own, the user wants code there: a model
+            // that would end the line (or the text) at once is asked for its
+            // next choice too.
+            let blank_line =
+                ctx.middle.trim().is_empty() && ctx.line_after_cursor.trim().is_empty();
+            let refused = refused
+                || (request.trigger == Trigger::Invoked
+                    && blank_line
+                    && generation.text.trim().is_empty());
             match generation.first_token {
                 Some(first)
                     if refused && banned.len() < self.config.retries_on_refusal as usize =>
@@ -498,11 +512,21 @@ impl Completer {
     ) -> Option<String> {
         // The healed part was typed already; a generation that stopped
         // before spelling it out has nothing to add.
-        // With only indentation typed, it ended the prompt's prefix and the
-        // model continued after it; post-processing sees the line whole.
-        let typed_indent = if ctx.middle.trim().is_empty() { ctx.middle.as_str() } else { "" };
+        // With only indentation typed (or implied), it ended the prompt's
+        // prefix and the model continued after it; post-processing sees the
+        // line whole. Implied indentation is where the lines around put the
+        // line, so blanks the model adds to it only misplace it.
+        let implied = ctx.middle.is_empty() && !ctx.implied_indent.is_empty();
+        let typed_indent = if implied {
+            ctx.implied_indent.as_str()
+        } else if ctx.middle.trim().is_empty() {
+            ctx.middle.as_str()
+        } else {
+            ""
+        };
         generated
             .strip_prefix(required_prefix)
+            .map(|raw| if implied { raw.trim_start_matches([' ', '\t']) } else { raw })
             .map(|raw| format!("{typed_indent}{raw}"))
             .and_then(|raw| postprocess::clean(&raw, ctx))
             .and_then(|text| match request.lang {
@@ -728,6 +752,29 @@ mod tests {
         assert_eq!((stats.skipped, stats.empty), (1, 2));
     }
 
+    #[tokio::test]
+    async fn a_line_at_column_0_gets_the_indentation_the_lines_around_give_it() {
+        // The model indents once more after the prompt's indentation.
+        let runner = Arc::new(FixedRunner::new("    a + 1", ""));
+        let completer = Completer::new(runner.clone(), FimFamily::Qwen, Default::default());
+        let fixture = "fn f(a: u32) -> u32 {\n    let b = a;\n$0\n}\n";
+        let text = Rope::from_str(&fixture.replace("$0", ""));
+        let request = request(&text, fixture.find("$0").unwrap(), None, Trigger::Invoked);
+        let (_, job) = completer.prepare(&request);
+        let before: String = job
+            .prompt
+            .before_cursor
+            .iter()
+            .map(|&i| match &job.prompt.pieces[i] {
+                crate::engine::Piece::Text(text) => text.as_str(),
+                _ => "",
+            })
+            .collect();
+        assert!(before.ends_with("    let b = a;\n    "), "{before:?}");
+        let completion = completer.complete(&request).await.unwrap();
+        assert_eq!(completion.text.as_deref(), Some("    a + 1"));
+    }
+
     #[test]
     fn only_the_full_pipeline_leans_on_the_text_before_the_cursor() {
         let runner = Arc::new(FixedRunner::new("", ""));
@@ -764,7 +811,9 @@ mod tests {
         let request = request(&text, cursor, Some(Lang::Rust), Trigger::Invoked);
         let completion = completer.complete(&request).await.unwrap();
         assert_eq!((completion.text.as_deref(), completion.source), (Some("}"), Source::Model));
-        assert_eq!(*runner.runs.lock(), 1);
+        // Asked on a line of its own, the model's empty answer was retried
+        // twice (banning its first token) before the closer was offered.
+        assert_eq!(*runner.runs.lock(), 3);
     }
 
     /// Answers with `refused` until the job bans that many first tokens,

@@ -10,6 +10,7 @@
 pub mod boundaries;
 pub mod fim;
 pub mod header;
+pub mod indent;
 pub mod mode;
 pub mod related;
 
@@ -53,6 +54,9 @@ pub struct FimContext {
     pub mode: Mode,
     /// The part of the cursor's line after the cursor.
     pub line_after_cursor: String,
+    /// On an empty line with the cursor at column 0, the indentation the
+    /// lines around give it (see [`indent::implied`]); else empty.
+    pub implied_indent: String,
 }
 
 /// Splits the document at `cursor` (a byte offset on a character boundary).
@@ -136,7 +140,9 @@ pub fn build_with_header(
         anchor,
         mode: Mode::SingleLine,
         line_after_cursor,
+        implied_indent: String::new(),
     };
+    ctx.implied_indent = indent::implied(&ctx).unwrap_or_default();
     // From the text alone here; the completion layer asks again with the tree.
     ctx.mode = mode::classify(&ctx, cursor, None, mode::ModeConfig::default());
     ctx
