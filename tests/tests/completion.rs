@@ -280,6 +280,37 @@ fn rust_block_suggestions_compile() {
     }
 }
 
+/// At column 0 of a blank line inside a body (an editor that strips trailing
+/// blanks leaves the cursor there), the suggestion brings the body's
+/// indentation with it. Without it the model ends the line at once: a bare
+/// newline before the cursor reads as the end of the body.
+#[test]
+fn a_blank_line_at_column_0_gets_the_bodys_indentation() {
+    let server = start(Client::Inline);
+    let fixture = "\
+pub fn count_positive(values: &[i32]) -> usize {
+    let mut count = 0;
+    for value in values {
+        if *value > 0 {
+            count += 1;
+        }
+    }
+$0
+}
+";
+    let doc = Doc::open(&server, "file:///work/demo/src/count.rs", "rust", fixture);
+    assert_eq!(doc.cursor_indent(), 0);
+    let suggestion = inline_suggestion(&server, &doc.uri, doc.cursor)
+        .unwrap_or_else(|| server.fail("no suggestion on the blank line"));
+    eprintln!("suggestion: {suggestion:?}");
+    let first = suggestion.lines().next().unwrap_or_default();
+    assert!(
+        first.starts_with("    ") && !first[4..].starts_with([' ', '\t']),
+        "the first line is indented as the body is: {suggestion:?}"
+    );
+    assert_rust_compiles(&doc.with(&suggestion));
+}
+
 /// The first request of a session often comes before the model has loaded:
 /// it waits for the model instead of being answered empty.
 #[test]

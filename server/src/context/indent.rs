@@ -56,7 +56,10 @@ pub fn implied(ctx: &FimContext) -> Option<String> {
             Some(next) if closes_bracket(next) => {
                 (previous == format!("{}{unit}", blanks(next))).then(|| previous.to_owned())?
             }
-            Some(_) if level => previous.to_owned(),
+            // Between two lines of a body, the line is one more of it,
+            // unless the body may go on with a clause of its statement: in
+            // an `if` or `try` body the line may be its `else` or `except`.
+            Some(_) if level && !clause_may_follow(ctx, previous) => previous.to_owned(),
             // A deeper line that continues the cursor's (`.iter()` in a
             // method chain) gives the continuation's indentation.
             Some(next) if deeper && continues(next) => blanks(next).to_owned(),
@@ -67,6 +70,23 @@ pub fn implied(ctx: &FimContext) -> Option<String> {
         }
     };
     (!indent.is_empty()).then_some(indent)
+}
+
+/// Whether the body whose lines are indented by `indent` (the last non-blank
+/// line of the prefix is one of them) belongs to an `if` or `try`, which an
+/// `else`, `elif`, `except` or `catch` clause may continue.
+fn clause_may_follow(ctx: &FimContext, indent: &str) -> bool {
+    let opener = ctx
+        .prefix
+        .lines()
+        .rev()
+        .filter(|line| !line.trim().is_empty())
+        .find(|line| blanks(line).len() < indent.len());
+    let Some(opener) = opener else { return false };
+    let opener = opener.trim_start().trim_start_matches('}').trim_start();
+    ["if ", "if(", "elif ", "else if", "try", "except", "catch"]
+        .iter()
+        .any(|it| opener.starts_with(it))
 }
 
 /// The leading blanks of a line.
@@ -176,6 +196,10 @@ mod tests {
         // in between.
         let inner = "fn f() {\n    if a {\n        b();\n$0\n}\n";
         assert_eq!(implied_at(inner), None);
+        // In an `if` body, the line may be its `else`.
+        assert_eq!(implied_at("if a:\n    b()\n$0\n    c()\n"), None);
+        let rust = "fn f() {\n    if a {\n        b();\n$0\n        c();\n    }\n}\n";
+        assert_eq!(implied_at(rust), None);
         // Two levels deeper below an opener: the line may open a block.
         let nested = "fn f() {\n    for x in y {\n$0\n            g();\n        }\n";
         assert_eq!(implied_at(nested), None);
