@@ -24,6 +24,7 @@ use crate::{
     context::{
         self, ContextConfig, FimContext, Mode,
         fim::{FileBlock, FimFamily, FimParts},
+        indent::leading_blanks,
         mode::ModeConfig,
     },
     engine::{CancelToken, CopyBias, Generation, Job, JobError, Prompt, Sampling, StopRules},
@@ -209,11 +210,6 @@ fn split_for_healing(ctx: &FimContext) -> (&str, String) {
         (true, _) => ("", middle.to_owned()),
         (false, _) => (kept, middle[kept.len()..].to_owned()),
     }
-}
-
-/// The blanks a line starts with.
-fn leading_blanks(line: &str) -> &str {
-    &line[..line.len() - line.trim_start_matches([' ', '\t']).len()]
 }
 
 /// The completion pipeline for one loaded model.
@@ -752,6 +748,19 @@ mod tests {
         assert_eq!((stats.skipped, stats.empty), (1, 2));
     }
 
+    /// The prompt's text before the point of generation, as the copy bias
+    /// sees it.
+    fn text_before_cursor(prompt: &Prompt) -> String {
+        prompt
+            .before_cursor
+            .iter()
+            .map(|&i| match &prompt.pieces[i] {
+                crate::engine::Piece::Text(text) => text.as_str(),
+                _ => "",
+            })
+            .collect()
+    }
+
     #[tokio::test]
     async fn a_line_at_column_0_gets_the_indentation_the_lines_around_give_it() {
         // The model indents once more after the prompt's indentation.
@@ -761,15 +770,7 @@ mod tests {
         let text = Rope::from_str(&fixture.replace("$0", ""));
         let request = request(&text, fixture.find("$0").unwrap(), None, Trigger::Invoked);
         let (_, job) = completer.prepare(&request);
-        let before: String = job
-            .prompt
-            .before_cursor
-            .iter()
-            .map(|&i| match &job.prompt.pieces[i] {
-                crate::engine::Piece::Text(text) => text.as_str(),
-                _ => "",
-            })
-            .collect();
+        let before = text_before_cursor(&job.prompt);
         assert!(before.ends_with("    let b = a;\n    "), "{before:?}");
         let completion = completer.complete(&request).await.unwrap();
         assert_eq!(completion.text.as_deref(), Some("    a + 1"));
@@ -784,15 +785,7 @@ mod tests {
         let full = Completer::new(runner.clone(), FimFamily::Qwen, Default::default());
         let (_, job) = full.prepare(&request);
         assert!(!job.sampling.copy_bias.is_off());
-        let before: String = job
-            .prompt
-            .before_cursor
-            .iter()
-            .map(|&i| match &job.prompt.pieces[i] {
-                crate::engine::Piece::Text(text) => text.as_str(),
-                _ => "",
-            })
-            .collect();
+        let before = text_before_cursor(&job.prompt);
         // The half-typed `x` is healed: generated, not prompted.
         assert!(before.ends_with("fn main() {\n    let "), "{before:?}");
         assert_eq!(job.required_prefix, "x");

@@ -25,9 +25,9 @@ pub fn implied(ctx: &FimContext) -> Option<String> {
     // The suffix starts with the rest of the cursor's (blank) line.
     let next = ctx.suffix.lines().skip(1).find(|line| !line.trim().is_empty());
     let unit = unit(ctx, previous_line);
-    let previous = blanks(previous_line);
+    let previous = leading_blanks(previous_line);
     // Widths compare; the blanks themselves do not (a tab sorts before a space).
-    let next_width = next.map(|it| blanks(it).len());
+    let next_width = next.map(|it| leading_blanks(it).len());
     let deeper = next_width > Some(previous.len());
     let level = next_width == Some(previous.len());
     let indent = if opens_block(previous_line) {
@@ -39,7 +39,7 @@ pub fn implied(ctx: &FimContext) -> Option<String> {
                     && deeper
                     && next_width <= Some(previous.len() + unit.len()) =>
             {
-                blanks(next).to_owned()
+                leading_blanks(next).to_owned()
             }
             // An empty body, closed below or not yet: one level deeper.
             Some(next) if closes_bracket(next) && level => {
@@ -53,16 +53,16 @@ pub fn implied(ctx: &FimContext) -> Option<String> {
             // The line closes the body the cursor is in, one level out: the
             // cursor's line is the body's last line. More levels out, the
             // line may as well close a block in between.
-            Some(next) if closes_bracket(next) => {
-                (previous == format!("{}{unit}", blanks(next))).then(|| previous.to_owned())?
-            }
+            Some(next) if closes_bracket(next) => (previous
+                == format!("{}{unit}", leading_blanks(next)))
+            .then(|| previous.to_owned())?,
             // Between two lines of a body, the line is one more of it,
             // unless the body may go on with a clause of its statement: in
             // an `if` or `try` body the line may be its `else` or `except`.
             Some(_) if level && !clause_may_follow(ctx, previous) => previous.to_owned(),
             // A deeper line that continues the cursor's (`.iter()` in a
             // method chain) gives the continuation's indentation.
-            Some(next) if deeper && continues(next) => blanks(next).to_owned(),
+            Some(next) if deeper && continues(next) => leading_blanks(next).to_owned(),
             // At the end of the window after a finished line, or where the
             // lines around differ (the end of a Python body, an item's
             // missing header), the model keeps the choice.
@@ -81,7 +81,7 @@ fn clause_may_follow(ctx: &FimContext, indent: &str) -> bool {
         .lines()
         .rev()
         .filter(|line| !line.trim().is_empty())
-        .find(|line| blanks(line).len() < indent.len());
+        .find(|line| leading_blanks(line).len() < indent.len());
     let Some(opener) = opener else { return false };
     let opener = opener.trim_start().trim_start_matches('}').trim_start();
     ["if ", "if(", "elif ", "else if", "try", "except", "catch"]
@@ -89,8 +89,8 @@ fn clause_may_follow(ctx: &FimContext, indent: &str) -> bool {
         .any(|it| opener.starts_with(it))
 }
 
-/// The leading blanks of a line.
-fn blanks(line: &str) -> &str {
+/// The blanks a line starts with.
+pub(crate) fn leading_blanks(line: &str) -> &str {
     &line[..line.len() - line.trim_start_matches([' ', '\t']).len()]
 }
 
@@ -117,14 +117,14 @@ fn continues(line: &str) -> bool {
 /// with tabs, else the step by which a line most often goes deeper than the
 /// line before it (two or four spaces, mostly), else four spaces.
 fn unit(ctx: &FimContext, previous: &str) -> String {
-    if blanks(previous).starts_with('\t') {
+    if leading_blanks(previous).starts_with('\t') {
         return "\t".to_owned();
     }
     let widths: Vec<usize> = ctx
         .prefix
         .lines()
         .filter(|line| !line.trim().is_empty())
-        .map(|line| blanks(line).len())
+        .map(|line| leading_blanks(line).len())
         .collect();
     let mut counts = [0usize; 9];
     for pair in widths.windows(2) {
